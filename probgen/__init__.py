@@ -1,0 +1,58 @@
+"""probgen: a zoo of Bayesian generative models, sampled with NUTS on NumPyro or PyMC.
+
+>>> import probgen
+>>> fit = probgen.sample("eight_schools")            # NumPyro, bundled data
+>>> print(probgen.diagnose(fit))                    # can this fit be trusted?
+"""
+
+from probgen import _runtime
+
+# Before anything imports JAX: several CPU devices so NumPyro chains run in parallel.
+_runtime.configure_host_devices()
+
+from probgen._runtime import get_precision, set_precision
+from probgen.data import Field, ModelData, read_data_file
+from probgen.diagnostics import Verdict, diagnose
+from probgen.errors import (
+    DataError,
+    ProbgenError,
+    UnknownNameError,
+    UntrustworthyFitWarning,
+)
+from probgen.inference import sample
+from probgen.model import Model
+from probgen.predictive import (
+    predict,
+    sample_posterior_predictive,
+    sample_prior_predictive,
+)
+from probgen.priors import Prior
+from probgen.registry import get_model, list_models, register_model
+from probgen.results import load_fit, save_fit
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DataError",
+    "Field",
+    "Model",
+    "ModelData",
+    "Prior",
+    "ProbgenError",
+    "UnknownNameError",
+    "UntrustworthyFitWarning",
+    "Verdict",
+    "diagnose",
+    "get_model",
+    "get_precision",
+    "list_models",
+    "load_fit",
+    "predict",
+    "read_data_file",
+    "register_model",
+    "sample",
+    "sample_posterior_predictive",
+    "sample_prior_predictive",
+    "save_fit",
+    "set_precision",
+]

@@ -1,0 +1,137 @@
+"""``probgen.sample``: one entry point for NUTS on either backend."""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import xarray as xr
+
+from probgen.data import ModelData
+from probgen.errors import UntrustworthyFitWarning
+from probgen.model import Model
+from probgen.registry import get_model
+from probgen.results import build_datatree
+from probgen.settings import make_settings
+
+
+def backend_module(backend: str):
+    return importlib.import_module(f"probgen.backends.{backend}")
+
+
+def sample(
+    model: str | Model,
+    data: Mapping[str, Any] | ModelData | None = None,
+    *,
+    backend: str = "numpyro",
+    sampler: str | None = None,
+    chains: int = 4,
+    draws: int = 1000,
+    warmup: int = 1000,
+    seed: int = 0,
+    target_accept: float | None = None,
+    max_tree_depth: int = 10,
+    dense_mass: bool | None = None,
+    chain_method: str | None = None,
+    cores: int | None = None,
+    coords: Mapping[str, Any] | None = None,
+    progress: bool = False,
+    check: bool = True,
+) -> xr.DataTree:
+    """Fit a model with NUTS and return an ArviZ DataTree.
+
+    Parameters
+    ----------
+    model : str or Model
+        Registry name (``probgen.list_models()``) or a model instance.
+    data : mapping, DataFrame or None
+        The model's inputs; None uses its bundled data set.
+    backend : {"numpyro", "pymc"}
+    sampler : str, optional
+        For ``backend="pymc"``: "pymc" (default), "nutpie", "numpyro" or
+        "blackjax", always passed to PyMC explicitly. For NumPyro: "numpyro".
+    chains, draws, warmup : int
+        Number of chains, kept draws per chain and warm-up (tuning) draws.
+    seed : int
+        The same seed gives identical draws on the same machine and backend.
+    target_accept : float, optional
+        NUTS target acceptance; default the model's ``sampler_defaults`` or 0.8.
+    max_tree_depth : int
+    dense_mass : bool, optional
+        Adapt a dense mass matrix; default from the model's ``sampler_defaults``.
+    chain_method : str, optional
+        NumPyro only: "parallel" (default on CPU when there are enough devices),
+        "vectorized" (default on accelerators) or "sequential".
+    cores : int, optional
+        PyMC's own sampler only: processes to run chains in.
+    coords : mapping, optional
+        Labels for the data's dimensions (e.g. ``{"school": [...]}``).
+    progress : bool
+        Show a progress bar while sampling.
+    check : bool
+        Run :func:`probgen.diagnose` and warn (``UntrustworthyFitWarning``) when
+        the fit should not be trusted.
+
+    Returns
+    -------
+    xarray.DataTree
+        Groups posterior, sample_stats, log_likelihood, observed_data and
+        constant_data; the same names, dims and coords from both backends.
+    """
+    model = get_model(model)
+    defaults = model.sampler_defaults
+    if target_accept is None:
+        target_accept = defaults.get("target_accept", 0.8)
+    if dense_mass is None:
+        dense_mass = defaults.get("dense_mass", False)
+    settings = make_settings(
+        backend=backend,
+        sampler=sampler,
+        chains=chains,
+        draws=draws,
+        warmup=warmup,
+        seed=seed,
+        target_accept=defaults.get("target_accept", 0.8)
+        if target_accept is None
+        else target_accept,
+        max_tree_depth=max_tree_depth,
+        dense_mass=dense_mass,
+    )
+    if chain_method is not None and chain_method not in ("parallel", "vectorized", "sequential"):
+        raise ValueError(
+            f"chain_method must be 'parallel', 'vectorized' or 'sequential', got {chain_method!r}"
+        )
+    if chain_method is not None and settings.backend != "numpyro":
+        raise ValueError("chain_method applies to the numpyro backend only")
+    prepared = model.prepare(data, coords=coords)
+    common = dict(
+        chains=settings.chains,
+        draws=settings.draws,
+        warmup=settings.warmup,
+        seed=settings.seed,
+        target_accept=settings.target_accept,
+        max_tree_depth=settings.max_tree_depth,
+        dense_mass=settings.dense_mass,
+        progress=progress,
+    )
+    if settings.backend == "numpyro":
+        raw = backend_module("numpyro").fit(model, prepared, chain_method=chain_method, **common)
+    else:
+        raw = backend_module("pymc").fit(
+            model, prepared, sampler=settings.sampler, cores=cores, **common
+        )
+    dt = build_datatree(model, prepared, raw, settings=settings.as_attrs())
+    if check:
+        from probgen.diagnostics import diagnose
+
+        verdict = diagnose(dt)
+        if not verdict.ok:
+            warnings.warn(
+                UntrustworthyFitWarning(
+                    f"this fit of {model.name} should NOT be trusted:\n{verdict.report()}"
+                ),
+                stacklevel=2,
+            )
+    return dt

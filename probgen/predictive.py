@@ -1,0 +1,149 @@
+"""Generating from a model: prior predictive, posterior predictive, predictions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import xarray as xr
+
+from probgen.data import ModelData
+from probgen.errors import DataError
+from probgen.inference import backend_module
+from probgen.model import Model
+from probgen.registry import get_model
+from probgen.results import (
+    _clean_attrs,
+    _tree,
+    add_groups,
+    data_from_fit,
+    data_groups,
+    model_from_fit,
+)
+from probgen.settings import check_backend, check_count
+
+
+def _posterior(fit: xr.DataTree, model: Model) -> dict:
+    ds = fit["posterior"].dataset
+    return {name: ds[name].values for name in model.var_dims() if name in ds}
+
+
+def _fit_backend(fit: xr.DataTree, backend: str | None) -> str:
+    return check_backend(backend if backend is not None else fit.attrs.get("backend", "numpyro"))
+
+
+def sample_prior_predictive(
+    model: str | Model,
+    data: Mapping[str, Any] | ModelData | None = None,
+    *,
+    backend: str = "numpyro",
+    draws: int = 500,
+    seed: int = 0,
+    coords: Mapping[str, Any] | None = None,
+) -> xr.DataTree:
+    """Draw parameters and whole data sets from the prior.
+
+    Returns a DataTree with ``prior``, ``prior_predictive`` (one chain) and the
+    data groups. Observed values in ``data`` are not used, only covariates.
+    """
+    model = get_model(model)
+    backend = check_backend(backend)
+    draws = check_count("draws", draws)
+    seed = check_count("seed", seed, minimum=0)
+    prepared = model.prepare(data, coords=coords, require_observed=False)
+    prior, predictive = backend_module(backend).prior_predictive(
+        model, prepared, draws=draws, seed=seed
+    )
+    dt = _tree(
+        {"prior": prior, "prior_predictive": predictive, **data_groups(model, prepared)},
+        model,
+        prepared.coords,
+    )
+    dt.attrs.update(
+        _clean_attrs(
+            {
+                "probgen_model": model.name,
+                "probgen_config": model.config_json(),
+                "backend": backend,
+                "seed": seed,
+            }
+        )
+    )
+    return dt
+
+
+def sample_posterior_predictive(
+    fit: xr.DataTree,
+    model: str | Model | None = None,
+    *,
+    backend: str | None = None,
+    seed: int = 0,
+) -> xr.DataTree:
+    """Replicate the observed data once per posterior draw.
+
+    Returns a copy of ``fit`` with a ``posterior_predictive`` group. The model
+    and data are read from the fit when not given; the backend defaults to the
+    one that produced the fit.
+    """
+    model = model_from_fit(fit) if model is None else get_model(model)
+    backend = _fit_backend(fit, backend)
+    seed = check_count("seed", seed, minimum=0)
+    data = data_from_fit(fit, model)
+    draws = backend_module(backend).posterior_predictive(
+        model, data, _posterior(fit, model), seed=seed
+    )
+    return add_groups(fit, model, {"posterior_predictive": draws}, data.coords)
+
+
+def predict(
+    fit: xr.DataTree,
+    data: Mapping[str, Any],
+    model: str | Model | None = None,
+    *,
+    backend: str | None = None,
+    seed: int = 0,
+    coords: Mapping[str, Any] | None = None,
+) -> xr.DataTree:
+    """Out-of-sample predictions for new covariates.
+
+    Parameters
+    ----------
+    fit : DataTree
+        A fit of a model with ``covariates`` (e.g. a regression).
+    data : mapping
+        New covariates only (e.g. ``{"X": X_new}``); the outcome is generated.
+    coords : mapping, optional
+        Labels for the new observations' dimension.
+
+    Returns
+    -------
+    DataTree
+        A copy of ``fit`` with ``predictions`` and ``predictions_constant_data``.
+    """
+    model = model_from_fit(fit) if model is None else get_model(model)
+    if not model.covariates:
+        raise ValueError(f"{model.name} has no covariates to predict for")
+    backend = _fit_backend(fit, backend)
+    seed = check_count("seed", seed, minimum=0)
+    if not isinstance(data, Mapping):
+        raise DataError(f"data must be a mapping of covariates, got {type(data).__name__}")
+    given_obs = [k for k in model.observed if data.get(k) is not None]
+    if given_obs:
+        raise DataError(f"predict generates {given_obs}; pass covariates only")
+    new = model.prepare(dict(data), coords=coords, require_observed=False)
+    old = data_from_fit(fit, model)
+    # dims shared with the posterior (e.g. coefficients) must match the fit
+    param_dims = {d for dims in model.var_dims().values() for d in dims}
+    for dim in param_dims & set(new.coords):
+        if dim in old.coords and len(new.coords[dim]) != len(old.coords[dim]):
+            raise DataError(
+                f"the new data has {len(new.coords[dim])} entries along {dim!r} "
+                f"but the fit has {len(old.coords[dim])}"
+            )
+        if dim in old.coords:
+            new.coords[dim] = old.coords[dim]
+    draws = backend_module(backend).posterior_predictive(
+        model, new, _posterior(fit, model), seed=seed
+    )
+    groups = {"predictions": draws, **data_groups(model, new, prefix="predictions_")}
+    return add_groups(fit, model, groups, new.coords)
