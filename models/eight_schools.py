@@ -10,6 +10,7 @@ import pymc as pm
 
 from models._data import load_json
 from probgen import Field, Model, ModelData
+from probgen.reference import PosteriorAdapter
 
 
 class EightSchools(Model):
@@ -92,3 +93,25 @@ class EightSchools(Model):
                 theta = pm.Deterministic("theta", mu + tau * theta_trans, dims="school")
             pm.Normal("y", theta, sigma, observed=data["y"], dims="school")
         return model
+
+
+POSTERIORDB = [
+    # The centered and non-centered programs define the same posterior, so the
+    # centered one is checked against the non-centered reference draws.
+    PosteriorAdapter(
+        "eight_schools-eight_schools_noncentered",
+        "eight_schools",
+        data=lambda d: d,
+        params=("mu", "tau", "theta"),
+        config={"centered": False},
+    ),
+    PosteriorAdapter(
+        "eight_schools-eight_schools_centered",
+        "eight_schools",
+        data=lambda d: d,
+        params=("mu", "tau", "theta"),
+        config={"centered": True},
+        reference="eight_schools-eight_schools_noncentered",
+        sampler={"target_accept": 0.99},
+    ),
+]

@@ -17,7 +17,7 @@ _FAMILIES: dict[str, tuple[tuple[str, ...], str]] = {
     "half_flat": ((), "positive"),
     "normal": (("mu", "sigma"), "real"),
     "student_t": (("nu", "mu", "sigma"), "real"),
-    "cauchy": (("alpha", "beta"), "real"),
+    "cauchy": (("mu", "sigma"), "real"),
     "half_normal": (("sigma",), "positive"),
     "half_cauchy": (("beta",), "positive"),
     "half_student_t": (("nu", "sigma"), "positive"),

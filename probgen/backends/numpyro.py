@@ -169,20 +169,24 @@ def posterior_predictive(
     )
 
 
-def random_points(model: Model, data: ModelData, n: int, seed: int) -> list[dict[str, np.ndarray]]:
-    """``n`` random points in the support of every latent site (constrained values).
+def random_trace(model: Model, data: ModelData, key) -> dict:
+    """A NumPyro trace of the model at a random point of its support.
 
     Unconstrained values uniform in (-2, 2), mapped to each site's support:
     the way Stan and NumPyro pick initial points, so flat priors work too.
     """
+    substituted = handlers.substitute(
+        handlers.seed(model.numpyro_model, key), substitute_fn=init_to_uniform(radius=2)
+    )
+    return handlers.trace(substituted).get_trace(model_args(data))
+
+
+def random_points(model: Model, data: ModelData, n: int, seed: int) -> list[dict[str, np.ndarray]]:
+    """``n`` random points (constrained values of every latent sample site)."""
     apply_precision()
-    args = model_args(data)
     points = []
     for key in jax.random.split(jax.random.key(seed), n):
-        substituted = handlers.substitute(
-            handlers.seed(model.numpyro_model, key), substitute_fn=init_to_uniform(radius=2)
-        )
-        trace = handlers.trace(substituted).get_trace(args)
+        trace = random_trace(model, data, key)
         points.append(
             {
                 name: np.asarray(site["value"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -101,8 +102,6 @@ def fit(
         kwargs["init"] = "jitter+adapt_full"
     if sampler == "pymc":
         kwargs["cores"] = cores or min(chains, os.cpu_count() or 1)
-        # JAX is multithreaded and already loaded: forking it can deadlock
-        kwargs["mp_ctx"] = "forkserver"
     if sampler == "blackjax":
         from probgen.backends import _blackjax
 
@@ -119,7 +118,13 @@ def fit(
         )
     else:
         start = time.perf_counter()
-        with _floatx(), preserved_jax_precision():
+        with _floatx(), preserved_jax_precision(), warnings.catch_warnings():
+            # PyMC forks its chain processes; Python warns because JAX threads
+            # exist in this process, but the children run PyTensor's compiled
+            # code only and never call into JAX, so its locks are never taken.
+            # (forkserver/spawn would instead break every user script that lacks
+            # an `if __name__ == "__main__":` guard.)
+            warnings.filterwarnings("ignore", message=".*os.fork.*", category=RuntimeWarning)
             dt = pm.sample(
                 draws,
                 tune=warmup,

@@ -1,0 +1,44 @@
+"""The table that drives the generic tests: one row per model configuration.
+
+Every registered model is covered with its default configuration; add a row
+here for any other configuration worth holding both backends to.
+"""
+
+from __future__ import annotations
+
+import probgen
+
+#: (registry name, config) beyond each model's defaults
+EXTRA_CONFIGS: list[tuple[str, dict]] = [
+    ("eight_schools", {"centered": True}),
+    (
+        "linear_regression",
+        {"intercept_prior": "flat", "coef_prior": "flat", "sigma_prior": "half_flat"},
+    ),
+    (
+        "linear_regression",
+        {
+            "intercept_prior": "student_t(3, 8, 10)",
+            "coef_prior": "cauchy(0, 2.5)",
+            "sigma_prior": "half_student_t(3, 10)",
+        },
+    ),
+    ("linear_regression", {"intercept": False, "sigma_prior": "half_normal(10)"}),
+    ("logistic_regression", {"intercept": False}),
+]
+
+
+def model_cases() -> list[tuple[str, dict]]:
+    return [(name, {}) for name in probgen.list_models()] + EXTRA_CONFIGS
+
+
+def case_id(case: tuple[str, dict]) -> str:
+    name, config = case
+    if not config:
+        return name
+    return name + "[" + ",".join(f"{k}={v}" for k, v in config.items()) + "]"
+
+
+def has_proper_prior(model) -> bool:
+    cfg = model.get_config()
+    return not any(isinstance(v, str) and v.strip() in ("flat", "half_flat") for v in cfg.values())
