@@ -39,6 +39,8 @@ class DesignMatrixModel(Model):
         labels = None
         if data is None:
             data = self.default_data()
+        if isinstance(data, Mapping) and "__table__" in data:
+            data = self.from_table(data["__table__"])
         if isinstance(data, Mapping) and type(data.get("X")).__name__ == "DataFrame":
             frame = data["X"]
             labels = [str(c) for c in frame.columns]

@@ -52,10 +52,15 @@ def data_groups(model: Model, data: ModelData, *, prefix: str = "") -> dict[str,
 
 def _tree(groups: dict[str, dict], model: Model, coords: dict[str, list]) -> xr.DataTree:
     used = {d for dims in model.all_dims().values() for d in dims}
+    dims = {k: list(v) for k, v in model.all_dims().items()}
+    coords = {d: c for d, c in coords.items() if d in used}
+    # arviz reads the predictions groups' dims and coords from pred_* arguments
     return arviz_base.from_dict(
         {g: v for g, v in groups.items() if v},
-        dims={k: list(v) for k, v in model.all_dims().items()},
-        coords={d: c for d, c in coords.items() if d in used},
+        dims=dims,
+        coords=coords,
+        pred_dims=dims,
+        pred_coords=coords,
     )
 
 

@@ -124,7 +124,7 @@ def fit(
             # code only and never call into JAX, so its locks are never taken.
             # (forkserver/spawn would instead break every user script that lacks
             # an `if __name__ == "__main__":` guard.)
-            warnings.filterwarnings("ignore", message=".*os.fork.*", category=RuntimeWarning)
+            warnings.filterwarnings("ignore", message=".*fork.*")
             dt = pm.sample(
                 draws,
                 tune=warmup,

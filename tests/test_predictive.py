@@ -1,0 +1,72 @@
+"""Prior predictive, posterior predictive and out-of-sample predictions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import FAST
+
+import probgen
+
+
+@pytest.fixture(scope="module", params=["numpyro", "pymc"])
+def linreg_fit(request):
+    return probgen.sample("linear_regression", backend=request.param, **FAST, seed=4)
+
+
+def test_posterior_predictive_replicates_the_data(linreg_fit):
+    out = probgen.sample_posterior_predictive(linreg_fit, seed=1)
+    y_rep = out["posterior_predictive"]["y"]
+    y = out["observed_data"]["y"]
+    assert y_rep.dims == ("chain", "draw", "obs")
+    assert y_rep.shape[:2] == (2, 200)
+    # replicated means track the observed mean within their spread
+    assert abs(float(y_rep.mean()) - float(y.mean())) < 3 * float(y_rep.mean("obs").std())
+    # the fit itself is not modified
+    assert "posterior_predictive" not in linreg_fit.children
+
+
+def test_predictions_for_new_covariates(linreg_fit):
+    X_new = pd.DataFrame({"mom_hs": [0.0, 1.0, 1.0], "mom_iq": [80.0, 100.0, 130.0]})
+    out = probgen.predict(linreg_fit, {"X": X_new}, seed=2)
+    pred = out["predictions"]["y"]
+    assert pred.dims == ("chain", "draw", "obs") and pred.shape[-1] == 3
+    const = out["predictions_constant_data"]["X"]
+    np.testing.assert_array_equal(const.values, X_new.to_numpy())
+    assert list(const.coords["feature"].values) == ["mom_hs", "mom_iq"]
+    # predictive mean = E[intercept + X coef]
+    post = linreg_fit["posterior"]
+    mean = (post["intercept"] + (post["coef"] * const).sum("feature")).mean(("chain", "draw"))
+    sd = float(post["sigma"].mean())
+    np.testing.assert_allclose(
+        pred.mean(("chain", "draw")).values, mean.values, atol=4 * sd / np.sqrt(400)
+    )
+
+
+def test_prior_predictive_of_eight_schools_is_heavy_tailed():
+    dt = probgen.sample_prior_predictive("eight_schools", draws=2000, seed=0)
+    tau = dt["prior"]["tau"].values.ravel()
+    # HalfCauchy(5): median 5, about 6 % of draws above 50
+    assert 4 < np.median(tau) < 6
+    assert 0.03 < (tau > 50).mean() < 0.1
+
+
+@pytest.mark.parametrize("backend", ["numpyro", "pymc"])
+def test_prior_predictive_needs_proper_priors(backend):
+    model = probgen.get_model("linear_regression", coef_prior="flat")
+    with pytest.raises(Exception, match="improper|flat|Flat"):
+        probgen.sample_prior_predictive(model, backend=backend, draws=3)
+
+
+def test_simulate_recovers_parameters():
+    """Generate a data set from known parameters, fit it, find them again."""
+    model = probgen.get_model("logistic_regression")
+    truth = {"intercept": np.array(-0.3), "coef": np.array([-0.9, 0.45, 0.15, -0.1])}
+    data, used = model.simulate(params=truth, seed=9)
+    fit = probgen.sample(model, data, **FAST, seed=1)
+    post = fit["posterior"]
+    for name, value in truth.items():
+        m = post[name].mean(("chain", "draw")).values
+        s = post[name].std(("chain", "draw")).values
+        assert np.all(np.abs(m - value) < 4 * s), (name, m, value)
