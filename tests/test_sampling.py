@@ -95,7 +95,13 @@ def test_fit_works_with_arviz_functions(fits):
 
 @pytest.mark.parametrize(
     ("backend", "sampler"),
-    [("numpyro", None), ("pymc", "pymc"), ("pymc", "nutpie"), ("pymc", "numpyro")],
+    [
+        ("numpyro", None),
+        ("pymc", "pymc"),
+        ("pymc", "nutpie"),
+        ("pymc", "numpyro"),
+        ("pymc", "blackjax"),
+    ],
 )
 def test_same_seed_same_draws(backend, sampler):
     pytest.importorskip(sampler or "numpyro")
@@ -147,3 +153,19 @@ def test_chains_run_in_parallel_on_cpu():
     assert jax.local_device_count() >= 4
     fit = probgen.sample("eight_schools", **FAST, check=False)
     assert fit["posterior"].attrs["chain_method"] == "parallel"
+
+
+@pytest.mark.parametrize("sampler", ["nutpie", "numpyro", "blackjax"])
+def test_every_pymc_sampler_matches_the_reference(sampler, posteriordb):
+    from probgen.reference import run_reference
+
+    pytest.importorskip(sampler)
+    result = run_reference(
+        "eight_schools-eight_schools_noncentered",
+        posteriordb,
+        backend="pymc",
+        sampler=sampler,
+        seed=3,
+    )
+    assert result.passed, result.report()
+    assert probgen.diagnose(result.fit).ok
