@@ -32,7 +32,7 @@ def sample(
     warmup: int = 1000,
     seed: int = 0,
     target_accept: float | None = None,
-    max_tree_depth: int = 10,
+    max_tree_depth: int | None = None,
     dense_mass: bool | None = None,
     chain_method: str | None = None,
     cores: int | None = None,
@@ -58,7 +58,8 @@ def sample(
         The same seed gives identical draws on the same machine and backend.
     target_accept : float, optional
         NUTS target acceptance; default the model's ``sampler_defaults`` or 0.8.
-    max_tree_depth : int
+    max_tree_depth : int, optional
+        Default from the model's ``sampler_defaults`` or 10.
     dense_mass : bool, optional
         Adapt a dense mass matrix; default from the model's ``sampler_defaults``.
     chain_method : str, optional
@@ -86,6 +87,8 @@ def sample(
         target_accept = defaults.get("target_accept", 0.8)
     if dense_mass is None:
         dense_mass = defaults.get("dense_mass", False)
+    if max_tree_depth is None:
+        max_tree_depth = defaults.get("max_tree_depth", 10)
     settings = make_settings(
         backend=backend,
         sampler=sampler,

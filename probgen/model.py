@@ -16,6 +16,8 @@ registered with one line in ``models/__init__.py``. It provides
 
 Optional: ``sizes`` (Stan-style size keys such as ``J`` accepted in data),
 ``covariates`` (fields that may be replaced for out-of-sample predictions),
+``predict_draws`` (when new observations are not conditionally independent of
+the old ones given the parameters, e.g. a Gaussian process),
 ``sampler_defaults`` (known-good settings, justified in the docstring),
 ``from_table`` (how a CSV's columns map to fields) and ``coords``.
 
@@ -143,6 +145,17 @@ class Model:
     def pymc_model(self, data: ModelData):
         """The PyMC twin: return a ``pm.Model`` built from ``data``."""
         raise NotImplementedError
+
+    def predict_draws(self, fit, data: ModelData, *, seed: int) -> dict[str, np.ndarray] | None:
+        """Draws of the observed sites at new covariates, or None for the generic path.
+
+        The generic path re-runs the model on the new covariates with the
+        posterior draws plugged in, which is right when observations are
+        conditionally independent given the parameters (regressions). Models
+        where they are not (Gaussian processes) override this to condition on
+        the training data. Return arrays shaped (chain, draw, ...).
+        """
+        return None
 
     # ------------------------------------------------------------- generation
     def simulate(

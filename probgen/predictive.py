@@ -142,8 +142,13 @@ def predict(
             )
         if dim in old.coords:
             new.coords[dim] = old.coords[dim]
-    draws = backend_module(backend).posterior_predictive(
-        model, new, _posterior(fit, model), seed=seed
-    )
+    for dim in param_dims - set(new.coords):
+        if dim in old.coords:  # parameter-only dims (e.g. lags) come from the fit
+            new.coords[dim] = old.coords[dim]
+    draws = model.predict_draws(fit, new, seed=seed)
+    if draws is None:
+        draws = backend_module(backend).posterior_predictive(
+            model, new, _posterior(fit, model), seed=seed
+        )
     groups = {"predictions": draws, **data_groups(model, new, prefix="predictions_")}
     return add_groups(fit, model, groups, new.coords)

@@ -117,14 +117,17 @@ def data_from_fit(dt: xr.DataTree, model: Model) -> ModelData:
     """The data a fit was conditioned on, from its observed and constant data."""
     values: dict[str, np.ndarray | None] = {name: None for name in model.observed}
     coords: dict[str, list] = {}
-    for group in ("observed_data", "constant_data"):
+    # parameter dims (e.g. an AR model's lags) are labelled in the posterior only
+    for group in ("posterior", "observed_data", "constant_data"):
         if group not in dt.children:
             continue
         ds = dt[group].dataset
-        for name, var in ds.data_vars.items():
-            values[name] = np.asarray(var.values)
+        if group != "posterior":
+            for name, var in ds.data_vars.items():
+                values[name] = np.asarray(var.values)
         for dim in ds.dims:
-            coords[dim] = list(ds[dim].values.tolist())
+            if dim not in ("chain", "draw"):
+                coords[dim] = list(ds[dim].values.tolist())
     return ModelData(values, coords)
 
 

@@ -17,8 +17,9 @@ for path in sorted((root / "notebooks").glob("*.ipynb")):
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     try:
-        NotebookClient(nb, timeout=900, kernel_name="python3",
-                       resources={"metadata": {"path": str(root)}}).execute()
+        NotebookClient(
+            nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(root)}}
+        ).execute()
         print(f"ok    {path.name} ({time.perf_counter() - start:.0f} s)")
     except Exception as exc:  # report every notebook, then fail
         failed.append(path.name)

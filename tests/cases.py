@@ -25,6 +25,7 @@ EXTRA_CONFIGS: list[tuple[str, dict]] = [
     ),
     ("linear_regression", {"intercept": False, "sigma_prior": "half_normal(10)"}),
     ("logistic_regression", {"intercept": False}),
+    ("garch11", {"mu_prior": "normal(0, 10)", "alpha0_prior": "half_normal(1)"}),
 ]
 
 

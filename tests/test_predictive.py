@@ -70,3 +70,29 @@ def test_simulate_recovers_parameters():
         m = post[name].mean(("chain", "draw")).values
         s = post[name].std(("chain", "draw")).values
         assert np.all(np.abs(m - value) < 4 * s), (name, m, value)
+
+
+def test_gp_predictions_condition_on_the_training_data():
+    """A GP's predictions at the training inputs are pulled towards the data.
+
+    Conditioned on y, the predictive at the training inputs is narrower than
+    the marginal replication of y given the hyperparameters, and centred near
+    the data (about 3 here) instead of the zero prior mean.
+    """
+    fit = probgen.sample("gp_regression", **FAST, seed=1, check=False)
+    x = fit["constant_data"]["x"].values
+    y = fit["observed_data"]["y"].values
+    pred = probgen.predict(fit, {"x": x}, seed=0)["predictions"]["y"]
+    marginal = probgen.sample_posterior_predictive(fit, seed=0)["posterior_predictive"]["y"]
+    sd_pred = pred.std(("chain", "draw")).values
+    sd_marg = marginal.std(("chain", "draw")).values
+    assert np.all(sd_pred < sd_marg)
+    mean_pred = pred.mean(("chain", "draw")).values
+    assert np.all(np.abs(mean_pred - y.mean()) < 1.0)
+    assert abs(float(marginal.mean())) < 1.0 < y.mean()
+
+
+def test_predictions_keep_parameter_only_dims():
+    fit = probgen.sample("ar", backend="pymc", **FAST, seed=1, check=False)
+    out = probgen.sample_posterior_predictive(fit, seed=0)
+    assert out["posterior_predictive"]["y"].dims == ("chain", "draw", "time")
