@@ -26,12 +26,9 @@ Both backends use Stan's transforms from the unconstrained vector ``x``:
   ``transforms.Ordered(positive=True)``). NumPyro's own
   ``positive_ordered_vector`` maps through ``exp(ordered(x))`` instead, a
   different geometry, so it is not used;
-* first-column ordered (matrix, rows = components): a *centered* ordered
-  transform on column 0 (mean and log gaps; see
-  :class:`FirstColumnOrderedTransform`), identity elsewhere
-  (:class:`PMFirstColumnOrdered` in PyMC). Chosen over Stan's because random
-  initial points then straddle a common centre (fewer chains trapped in a
-  local mode); the density on the constrained scale is the same.
+* first-column ordered (matrix, rows = components): the ordered transform on
+  column 0, identity elsewhere (:class:`FirstColumnOrderedTransform` in NumPyro,
+  :class:`PMFirstColumnOrdered` in PyMC).
 
 Draws from these priors are exact: when every component has the same prior the
 ordered density is that of the order statistics of i.i.d. draws (sort them; for
@@ -55,10 +52,11 @@ import pymc as pm
 import pytensor
 import pytensor.tensor as pt
 from numpyro.distributions import constraints
-from numpyro.distributions.transforms import Transform, biject_to
+from numpyro.distributions.transforms import OrderedTransform, Transform, biject_to
 from numpyro.distributions.util import validate_sample
 from pymc.distributions.transforms import Ordered
 from pymc.logprob.transforms import Transform as PMTransform
+from scipy.special import ndtr, ndtri
 
 from probgen import DataError, Field, Model, ModelData
 
@@ -222,33 +220,16 @@ first_column_ordered = _FirstColumnOrdered()
 
 
 class FirstColumnOrderedTransform(Transform):
-    """Centered ordered transform on column 0 of a matrix, identity elsewhere.
-
-    Column 0 of the unconstrained ``x`` holds the mean ``c`` of the ordered
-    values and the logs of their K-1 gaps: with ``g = (0, cumsum(exp(x[1:, 0])))``,
-    ``y[:, 0] = c + g - mean(g)``. The log Jacobian is ``sum(x[1:, 0])``, as for
-    Stan's ordered transform (the two differ by a shear of unit determinant).
-    Random initial points (uniform on (-2, 2) unconstrained) then put the
-    components on both sides of a common centre instead of all above ``x[0, 0]``,
-    which makes chains far less likely to start with every component in one
-    cluster (a local mode the ordering cannot leave).
-    """
+    """Stan's ordered transform on column 0 of a matrix, identity elsewhere."""
 
     domain = constraints.independent(constraints.real, 2)
     codomain = first_column_ordered
 
     def __call__(self, x):
-        col = x[..., :, 0]
-        gaps = jnp.cumsum(jnp.exp(col[..., 1:]), axis=-1)
-        g = jnp.concatenate([jnp.zeros_like(col[..., :1]), gaps], axis=-1)
-        return x.at[..., :, 0].set(col[..., :1] + g - jnp.mean(g, axis=-1, keepdims=True))
+        return x.at[..., :, 0].set(OrderedTransform()(x[..., :, 0]))
 
     def _inverse(self, y):
-        col = y[..., :, 0]
-        u = jnp.concatenate(
-            [jnp.mean(col, axis=-1, keepdims=True), jnp.log(col[..., 1:] - col[..., :-1])], axis=-1
-        )
-        return y.at[..., :, 0].set(u)
+        return y.at[..., :, 0].set(OrderedTransform()._inverse(y[..., :, 0]))
 
     def log_abs_det_jacobian(self, x, y, intermediates=None):
         return jnp.sum(x[..., 1:, 0], axis=-1)
@@ -356,15 +337,11 @@ def _np_ordered_normal(loc, scale, positive, rng, size):
     batch = tuple(size) if size else np.broadcast_shapes(loc.shape[:-1], scale.shape[:-1])
     shape = (*batch, loc.shape[-1])
     if _is_iid(loc, scale):
-        x = rng.normal(loc, scale, size=shape)
-        if positive:  # i.i.d. truncated at 0 by resampling the non-positive ones
-            for _ in range(_MAX_ROUNDS):
-                bad = x <= 0
-                if not bad.any():
-                    break
-                x[bad] = rng.normal(
-                    np.broadcast_to(loc, shape)[bad], np.broadcast_to(scale, shape)[bad]
-                )
+        if positive:  # i.i.d. normals truncated at 0, by the inverse CDF
+            lo = ndtr(-loc / scale)
+            x = loc + scale * ndtri(lo + (1.0 - lo) * rng.uniform(size=shape))
+        else:
+            x = rng.normal(loc, scale, size=shape)
         return np.sort(x, axis=-1)
     x = np.sort(rng.normal(loc, scale, size=shape), axis=-1)  # fallback, see module doc
     if positive:
@@ -399,15 +376,15 @@ def pm_ordered_normal(name: str, loc, scale, k: int, *, positive: bool = False, 
     start = np.sort(loc)
     start = np.maximum.accumulate(np.maximum(start, 0.1) if positive else start)
     start = start + 0.1 * np.arange(k)
-    start_pt = pt.as_tensor(start)
+    start_pt = pt.as_tensor(floatx(start))
 
     def support_point(rv, size, loc, scale):
         return start_pt
 
     return pm.CustomDist(
         name,
-        loc,
-        scale,
+        floatx(loc),
+        floatx(scale),
         random=random,
         logp=logp,
         support_point=support_point,
@@ -426,17 +403,13 @@ class PMFirstColumnOrdered(PMTransform):
     def forward(self, value, *inputs):
         value = pt.as_tensor_variable(value)
         col = value[..., :, 0]
-        new = pt.concatenate(
-            [pt.mean(col, axis=-1, keepdims=True), pt.log(col[..., 1:] - col[..., :-1])], axis=-1
-        )
+        new = pt.concatenate([col[..., :1], pt.log(col[..., 1:] - col[..., :-1])], axis=-1)
         return pt.set_subtensor(value[..., :, 0], new)
 
     def backward(self, value, *inputs):
         value = pt.as_tensor_variable(value)
         col = value[..., :, 0]
-        gaps = pt.cumsum(pt.exp(col[..., 1:]), axis=-1)
-        g = pt.concatenate([pt.zeros_like(col[..., :1]), gaps], axis=-1)
-        new = col[..., :1] + g - pt.mean(g, axis=-1, keepdims=True)
+        new = pt.cumsum(pt.concatenate([col[..., :1], pt.exp(col[..., 1:])], axis=-1), axis=-1)
         return pt.set_subtensor(value[..., :, 0], new)
 
     def log_jac_det(self, value, *inputs):
@@ -457,15 +430,15 @@ def pm_first_column_ordered_normal(name: str, loc: float, scale: float, k: int, 
 
     start = np.zeros((k, d))
     start[:, 0] = np.arange(k) - (k - 1) / 2
-    start_pt = pt.as_tensor(start + float(loc))
+    start_pt = pt.as_tensor(floatx(start + float(loc)))
 
     def support_point(rv, size, loc, scale):
         return start_pt
 
     return pm.CustomDist(
         name,
-        np.full((k, d), float(loc)),
-        np.full((k, d), float(scale)),
+        floatx(np.full((k, d), float(loc))),
+        floatx(np.full((k, d), float(scale))),
         random=random,
         logp=logp,
         support_point=support_point,

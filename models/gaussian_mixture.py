@@ -63,9 +63,16 @@ class GaussianMixture(LatentModel):
     symmetric modes; the ordering of ``mu`` removes them (it can leave a ridge
     at mu[k] ≈ mu[k+1] when two components overlap). With more components than
     the data support, the posterior is multimodal (components splitting,
-    merging or emptying) and chains disagree (R-hat flags it). On the default
-    data the components are well separated and default NUTS settings fit it
-    cleanly (the posteriordb reference used adapt_delta 0.8).
+    merging or emptying) and chains disagree (R-hat flags it). The ordering
+    also traps a chain that starts with the components on the wrong sides of
+    each other: swapping them passes through mu[k] = mu[k+1], the boundary of
+    the ordered region, so the chain stays in a local mode with one component
+    stretched over two clusters. On the default data the components are well
+    separated and default NUTS settings (no ``sampler_defaults``; the
+    posteriordb reference used adapt_delta 0.8) fit it cleanly and match the
+    reference on both backends; in our checks 1 chain of 32 (random initial
+    points) was caught in such a mode, with a log density far below the others,
+    which R-hat flagged. Rerun with another seed when that happens.
 
     Discriminative counterpart: none in the supervised sense (no labels); the
     classical counterpart is the maximum-likelihood fit by EM,

@@ -81,19 +81,28 @@ class GaussianMixtureMV(LatentModel):
     is the unnormalized product of normals on the ordered region, as in Stan.
 
     Data: bundled ``gaussian_mixture_mv.json``, N=300 points in D=2 simulated
-    from K=3 components (weights 0.3, 0.45, 0.25; means (-4, 1), (0, -3),
-    (3.5, 2.5); sds between 0.6 and 1.2) by :func:`simulate_default_data` with
-    seed 20240611.
+    from K=2 components (weights 0.4, 0.6; means (-3, 1), (3, -1); sds between
+    0.7 and 1.1) by :func:`simulate_default_data` with seed 20240611.
 
     Inference difficulty: label switching (K! symmetric modes) is removed by
     ordering the first coordinate; it works when the components are separated
-    along that coordinate. Components that overlap in the first coordinate
-    but differ elsewhere leave near-symmetric modes that the constraint only
-    cuts through (a ridge at mu[k, 1] ≈ mu[k+1, 1], possible divergences and
-    poor mixing); choose the most separating feature as the first column.
-    Too many components for the data make the posterior multimodal (splitting,
+    along that coordinate (choose the most separating feature as the first
+    column). The ordering brings its own trap: a chain that starts with the
+    components on the wrong sides of each other cannot swap them, because the
+    swap passes through mu[k, 1] = mu[k+1, 1], the boundary of the ordered
+    region (infinitely far on the unconstrained scale). It then settles in a
+    local mode where the lower component holds the upper cluster and the upper
+    component, pinned just above it, stretches its sd to cover the lower
+    cluster. On the bundled data about one chain in four or five lands there
+    with default (random) initial points on either backend, so a default
+    4-chain run is often flagged by R-hat. Such chains are easy to recognize:
+    their log density (``sample_stats`` lp) is about 200 lower and their
+    first-coordinate means nearly coincide; rerun with another seed or more
+    chains and check, or compare with the EM fit below. With more components
+    than the data support the posterior is genuinely multimodal (splitting,
     merging, empty components); the default Dirichlet(5) on the weights keeps
-    components from emptying.
+    components from emptying. No sampler setting removes these modes: only
+    better initial points would (probgen has no hook for them yet).
 
     Discriminative counterpart: none in the supervised sense; the classical
     counterpart is EM, ``sklearn.mixture.GaussianMixture(n_components=K,

@@ -26,6 +26,9 @@ EXTRA_CONFIGS: list[tuple[str, dict]] = [
     ("linear_regression", {"intercept": False, "sigma_prior": "half_normal(10)"}),
     ("logistic_regression", {"intercept": False}),
     ("garch11", {"mu_prior": "normal(0, 10)", "alpha0_prior": "half_normal(1)"}),
+    ("hmm_gaussian", {"K": 3, "sigma": None, "mu_positive": False, "mu_loc": (1.0, 5.0, 9.0)}),
+    ("gaussian_mixture", {"K": 3, "weight_concentration": 1.0}),
+    ("gaussian_mixture_mv", {"K": 3}),
 ]
 
 

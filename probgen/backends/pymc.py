@@ -214,11 +214,17 @@ def posterior_predictive(
     return {k: np.asarray(ds[k].values) for k in model.observed}
 
 
-def log_density(model: Model, data: ModelData, params: dict[str, Any]) -> float:
-    """Log joint density at constrained ``params`` (value transforms removed)."""
+def log_density_fn(model: Model, data: ModelData):
+    """A compiled function: constrained params -> log joint density (no Jacobian)."""
     from pymc.model.transform.conditioning import remove_value_transforms
 
     pm_model = remove_value_transforms(build(model, data))
-    logp = pm_model.compile_logp()
-    point = {rv.name: np.asarray(params[rv.name]) for rv in pm_model.free_RVs}
-    return float(logp(point))
+    with _floatx():
+        logp = pm_model.compile_logp()
+    names = [rv.name for rv in pm_model.free_RVs]
+    return lambda params: float(logp({n: np.asarray(params[n]) for n in names}))
+
+
+def log_density(model: Model, data: ModelData, params: dict[str, Any]) -> float:
+    """Log joint density at constrained ``params`` (value transforms removed)."""
+    return log_density_fn(model, data)(params)
