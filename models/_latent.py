@@ -41,7 +41,6 @@ are ordered but only approximately from the prior.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import jax
@@ -77,10 +76,6 @@ def count_field() -> Field:
     )
 
 
-def _is_frame(obj: object) -> bool:
-    return type(obj).__name__ == "DataFrame" and hasattr(obj, "columns")
-
-
 def floatx(x) -> np.ndarray:
     """A constant in PyTensor's current floatX (probgen's precision)."""
     return np.asarray(x, dtype=pytensor.config.floatX)
@@ -107,39 +102,25 @@ class LatentModel(Model):
             return {"y": frame["y"].to_numpy()}
         return {"y": frame.to_numpy(dtype=float)}
 
-    def prepare(
-        self,
-        data: Mapping[str, Any] | ModelData | None = None,
-        *,
-        coords: Mapping[str, Any] | None = None,
-        require_observed: bool = True,
-    ) -> ModelData:
-        if isinstance(data, ModelData):
-            return data
-        if data is None:
-            data = self.default_data()
-        if _is_frame(data):
-            data = self.from_table(data)
-        elif isinstance(data, Mapping) and "__table__" in data:
-            data = self.from_table(data["__table__"])
-        if isinstance(data, Mapping):
-            y = data.get("y")
-            if data.get("N") is None and y is not None and np.ndim(y) >= 1:
-                data = {**data, "N": np.shape(y)[0]}
-            for key in ("K", "D"):
-                given = data.get(key)
-                want = getattr(self, key, None)
-                if (
-                    given is not None
-                    and want is not None
-                    and np.ndim(given) == 0
-                    and float(given) != want
-                ):
-                    raise DataError(
-                        f"data[{key!r}] = {given} but this {self.name} has {key}={want}; "
-                        f"configure {type(self).__name__}({key}={given})"
-                    )
-        return super().prepare(data, coords=coords, require_observed=require_observed)
+    def complete_data(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Fill ``N`` from ``y``; check a Stan-style ``K``/``D`` against the config."""
+        y = data.get("y")
+        if data.get("N") is None and y is not None and np.ndim(y) >= 1:
+            data = {**data, "N": np.shape(y)[0]}
+        for key in ("K", "D"):
+            given = data.get(key)
+            want = getattr(self, key, None)
+            if (
+                given is not None
+                and want is not None
+                and np.ndim(given) == 0
+                and float(given) != want
+            ):
+                raise DataError(
+                    f"data[{key!r}] = {given} but this {self.name} has {key}={want}; "
+                    f"configure {type(self).__name__}({key}={given})"
+                )
+        return data
 
     def coords(self, data: ModelData) -> dict[str, list]:
         out = dict(data.coords)

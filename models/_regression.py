@@ -36,20 +36,14 @@ class DesignMatrixModel(Model):
         return {"X": predictors, "y": frame["y"].to_numpy()}
 
     def prepare(self, data=None, *, coords=None, require_observed=True) -> ModelData:
-        labels = None
-        if data is None:
-            data = self.default_data()
-        if isinstance(data, Mapping) and "__table__" in data:
-            data = self.from_table(data["__table__"])
+        if isinstance(data, ModelData):
+            return data
+        data = self.resolve_data(data)
         if isinstance(data, Mapping) and type(data.get("X")).__name__ == "DataFrame":
+            # the DataFrame's column names label the coefficients
             frame = data["X"]
-            labels = [str(c) for c in frame.columns]
             data = {**data, "X": frame.to_numpy()}
-        elif data is not None and type(data).__name__ == "DataFrame":
-            data = self.from_table(data)
-            return self.prepare(data, coords=coords, require_observed=require_observed)
-        if labels is not None:
-            coords = {"feature": labels, **(coords or {})}
+            coords = {"feature": [str(c) for c in frame.columns], **(coords or {})}
         return super().prepare(data, coords=coords, require_observed=require_observed)
 
     def coords(self, data: ModelData) -> dict[str, list]:

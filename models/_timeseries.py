@@ -28,10 +28,6 @@ def length_field() -> Field:
     )
 
 
-def _is_frame(obj: object) -> bool:
-    return type(obj).__name__ == "DataFrame" and hasattr(obj, "columns")
-
-
 class SeriesModel(Model):
     """Base of models of one series ``y`` along ``time`` with its length ``T`` as data.
 
@@ -44,26 +40,13 @@ class SeriesModel(Model):
     def presample(self, values: Mapping[str, Any]) -> int:
         return 0
 
-    def prepare(
-        self,
-        data: Mapping[str, Any] | ModelData | None = None,
-        *,
-        coords: Mapping[str, Any] | None = None,
-        require_observed: bool = True,
-    ) -> ModelData:
-        if isinstance(data, ModelData):
-            return data
-        if data is None:
-            data = self.default_data()
-        if _is_frame(data):
-            data = self.from_table(data)
-        elif isinstance(data, Mapping) and "__table__" in data:
-            data = self.from_table(data["__table__"])
-        if isinstance(data, Mapping) and data.get("T") is None and data.get("y") is not None:
+    def complete_data(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Fill the whole length ``T`` from ``y`` when it is not given."""
+        if data.get("T") is None and data.get("y") is not None:
             y = np.asarray(data["y"])
             if y.ndim == 1:
                 data = {**data, "T": self.presample(data) + y.shape[0]}
-        return super().prepare(data, coords=coords, require_observed=require_observed)
+        return data
 
     def coords(self, data: ModelData) -> dict[str, list]:
         out = dict(data.coords)

@@ -110,6 +110,25 @@ class Model:
         """Labels of the dimensions; override to name them (e.g. coefficients)."""
         return data.coords
 
+    def resolve_data(self, data: Any) -> Any:
+        """The raw data to validate: the default data set for None, a table mapped
+        through :meth:`from_table`; anything else as given."""
+        if data is None:
+            return self.default_data()
+        if isinstance(data, Mapping) and "__table__" in data:
+            return self.from_table(data["__table__"])
+        if _is_frame(data):
+            return self.from_table(data)
+        return data
+
+    def complete_data(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Hook: fill in what can be derived before validation (e.g. a series
+        length from the series itself) and check configuration against data.
+
+        Default: nothing to add.
+        """
+        return data
+
     def prepare(
         self,
         data: Mapping[str, Any] | ModelData | None = None,
@@ -120,12 +139,9 @@ class Model:
         """Validate data (default data if None) and attach coordinates."""
         if isinstance(data, ModelData):
             return data
-        if data is None:
-            data = self.default_data()
-        if isinstance(data, Mapping) and "__table__" in data:
-            data = self.from_table(data["__table__"])
-        elif _is_frame(data):
-            data = self.from_table(data)
+        data = self.resolve_data(data)
+        if isinstance(data, Mapping):
+            data = self.complete_data(dict(data))
         prepared = prepare_data(
             self.fields,
             data,
