@@ -153,6 +153,8 @@ def test_chains_run_in_parallel_on_cpu():
     assert jax.local_device_count() >= 4
     fit = probgen.sample("eight_schools", **FAST, check=False)
     assert fit["posterior"].attrs["chain_method"] == "parallel"
+    # compile time is measured and kept apart from sampling time
+    assert fit.attrs["compile_time"] > 0 and fit.attrs["sampling_time"] > 0
 
 
 @pytest.mark.parametrize("sampler", ["nutpie", "numpyro", "blackjax"])

@@ -19,6 +19,17 @@ from probgen.data import ModelData
 from probgen.errors import ProbgenError
 from probgen.model import Model
 
+_compile_seconds = [0.0]
+
+
+def _on_duration(event: str, duration: float, **kwargs) -> None:
+    # tracing, lowering and XLA compilation: the part of a run that is not sampling
+    if event.startswith("/jax/core/compile/"):
+        _compile_seconds[0] += duration
+
+
+jax.monitoring.register_event_duration_secs_listener(_on_duration)
+
 EXTRA_FIELDS = (
     "potential_energy",
     "energy",
@@ -97,10 +108,12 @@ def fit(
         progress=progress,
     )
     args = model_args(data)
+    compiled_before = _compile_seconds[0]
     start = time.perf_counter()
     mcmc.run(jax.random.key(seed), args, extra_fields=EXTRA_FIELDS)
     samples = jax.block_until_ready(mcmc.get_samples(group_by_chain=True))
     elapsed = time.perf_counter() - start
+    compile_time = _compile_seconds[0] - compiled_before
     extra = mcmc.get_extra_fields(group_by_chain=True)
     posterior = {name: np.asarray(samples[name]) for name in model.var_dims()}
     n_steps = np.asarray(extra["num_steps"]).astype(np.int64)
@@ -126,7 +139,9 @@ def fit(
             "sampler": "numpyro",
             "chain_method": mcmc.chain_method,
             "precision": precision,
-            "sampling_time": elapsed,
+            # like PyMC's: warm-up and sampling, compilation excluded
+            "sampling_time": elapsed - compile_time,
+            "compile_time": compile_time,
             "tuning_steps": warmup,
         },
     )
