@@ -27,6 +27,7 @@ from probgen.predictive import (
     sample_prior_predictive,
 )
 from probgen.priors import Prior
+from probgen.reference import run_reference
 from probgen.registry import get_model, list_models, register_model
 from probgen.results import load_fit, save_fit
 
@@ -50,6 +51,7 @@ __all__ = [
     "predict",
     "read_data_file",
     "register_model",
+    "run_reference",
     "sample",
     "sample_posterior_predictive",
     "sample_prior_predictive",
