@@ -146,6 +146,10 @@ def save_fit(dt: xr.DataTree, path: str | os.PathLike) -> Path:
     os.close(fd)
     try:
         dt.to_netcdf(tmp, engine="h5netcdf")
+        # mkstemp makes the file private; give it the permissions a plain open would
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -52,6 +52,15 @@ def test_interrupted_write_keeps_the_old_file(fit, tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["fit.nc"]
 
 
+def test_saved_file_has_ordinary_permissions(fit, tmp_path):
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    path = probgen.save_fit(fit, tmp_path / "fit.nc")
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
 def test_save_refuses_other_formats(fit, tmp_path):
     with pytest.raises(ValueError, match="must end in .nc"):
         probgen.save_fit(fit, tmp_path / "fit.pkl")
