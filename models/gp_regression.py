@@ -272,8 +272,8 @@ class GpRegression(Model):
 def _gp_regr_data(data: dict[str, Any]) -> dict[str, Any]:
     """posteriordb's gp_pois_regr data minus the counts ``k`` (used by gp_poisson).
 
-    (Not ``models.posteriordb.drop_keys``: importing that module from a model file
-    would collect the adapters while this module is half-initialised.)
+    (A model file must not import ``models.posteriordb``: that module collects
+    the adapters at import, while this module would be half-initialised.)
     """
     return {key: v for key, v in data.items() if key != "k"}
 

@@ -14,19 +14,9 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from typing import Any
 
 import models
 from probgen.reference import PosteriorAdapter
-
-
-def drop_keys(*keys: str):
-    """Adapter data function: the Stan data minus size keys the model does not take."""
-
-    def convert(data: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in data.items() if k not in keys}
-
-    return convert
 
 
 def _collect() -> dict[str, PosteriorAdapter]:
