@@ -81,6 +81,17 @@ def floatx(x) -> np.ndarray:
     return np.asarray(x, dtype=pytensor.config.floatX)
 
 
+def check_config(model, *, ints: dict[str, int], positive: tuple[str, ...] = ()) -> None:
+    """Check integer settings (name -> minimum) and positive scales; name the bad one."""
+    for name, minimum in ints.items():
+        value = getattr(model, name)
+        if not (isinstance(value, int | np.integer) and value >= minimum):
+            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    for name in positive:
+        if not getattr(model, name) > 0:
+            raise ValueError(f"{name} must be > 0, got {getattr(model, name)!r}")
+
+
 class LatentModel(Model):
     """Base of the latent-class models: ``N`` as data, ``K`` (and ``D``) as configuration.
 

@@ -11,7 +11,14 @@ import numpyro.distributions as dist
 import pymc as pm
 
 from models._data import load_json
-from models._latent import LatentModel, OrderedNormal, count_field, floatx, pm_ordered_normal
+from models._latent import (
+    LatentModel,
+    OrderedNormal,
+    check_config,
+    count_field,
+    floatx,
+    pm_ordered_normal,
+)
 from probgen import Field, ModelData
 from probgen.reference import PosteriorAdapter
 
@@ -113,11 +120,9 @@ class GaussianMixture(LatentModel):
         self.mu_scale = mu_scale
         self.sigma_scale = sigma_scale
         self.weight_concentration = weight_concentration
-        if not (isinstance(K, int | np.integer) and K >= 2):
-            raise ValueError(f"K must be an integer >= 2, got {K!r}")
-        for pname in ("mu_scale", "sigma_scale", "weight_concentration"):
-            if not getattr(self, pname) > 0:
-                raise ValueError(f"{pname} must be > 0, got {getattr(self, pname)!r}")
+        check_config(
+            self, ints={"K": 2}, positive=("mu_scale", "sigma_scale", "weight_concentration")
+        )
 
     def var_dims(self) -> dict[str, tuple[str, ...]]:
         return {"mu": ("component",), "sigma": ("component",), "theta": ("component",)}

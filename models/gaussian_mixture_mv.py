@@ -15,6 +15,7 @@ from models._data import load_json
 from models._latent import (
     FirstColumnOrderedNormal,
     LatentModel,
+    check_config,
     count_field,
     floatx,
     pm_first_column_ordered_normal,
@@ -146,13 +147,11 @@ class GaussianMixtureMV(LatentModel):
         self.mu_scale = mu_scale
         self.sigma_scale = sigma_scale
         self.weight_concentration = weight_concentration
-        if not (isinstance(K, int | np.integer) and K >= 2):
-            raise ValueError(f"K must be an integer >= 2, got {K!r}")
-        if not (isinstance(D, int | np.integer) and D >= 1):
-            raise ValueError(f"D must be a positive integer, got {D!r}")
-        for pname in ("mu_scale", "sigma_scale", "weight_concentration"):
-            if not getattr(self, pname) > 0:
-                raise ValueError(f"{pname} must be > 0, got {getattr(self, pname)!r}")
+        check_config(
+            self,
+            ints={"K": 2, "D": 1},
+            positive=("mu_scale", "sigma_scale", "weight_concentration"),
+        )
 
     def var_dims(self) -> dict[str, tuple[str, ...]]:
         return {

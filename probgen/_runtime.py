@@ -124,7 +124,3 @@ def preserved_jax_precision():
     finally:
         if bool(jax.config.read("jax_enable_x64")) != before:
             jax.config.update("jax_enable_x64", before)
-
-
-def float_dtype() -> str:
-    return get_precision()

@@ -201,9 +201,9 @@ class Model:
         """
         from probgen.backends import numpyro as nb
 
-        prepared = self.prepare(
-            data if data is not None else None, require_observed=False
-        ).with_values(**{name: None for name in self.observed})
+        prepared = self.prepare(data, require_observed=False).with_values(
+            **{name: None for name in self.observed}
+        )
         return nb.simulate(self, prepared, params=params, seed=seed)
 
     @classmethod

@@ -13,9 +13,9 @@ from probgen.inference import backend_module
 from probgen.model import Model
 from probgen.registry import get_model
 from probgen.results import (
-    _clean_attrs,
-    _tree,
     add_groups,
+    build_tree,
+    clean_attrs,
     data_from_fit,
     data_groups,
     model_from_fit,
@@ -54,13 +54,13 @@ def sample_prior_predictive(
     prior, predictive = backend_module(backend).prior_predictive(
         model, prepared, draws=draws, seed=seed
     )
-    dt = _tree(
+    dt = build_tree(
         {"prior": prior, "prior_predictive": predictive, **data_groups(model, prepared)},
         model,
         prepared.coords,
     )
     dt.attrs.update(
-        _clean_attrs(
+        clean_attrs(
             {
                 "probgen_model": model.name,
                 "probgen_config": model.config_json(),

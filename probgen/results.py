@@ -24,7 +24,7 @@ ATTR_MODEL = "probgen_model"
 ATTR_CONFIG = "probgen_config"
 
 
-def _clean_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
+def clean_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
     """Keep attributes netCDF can store (None becomes "none")."""
     out = {}
     for k, v in attrs.items():
@@ -50,7 +50,7 @@ def data_groups(model: Model, data: ModelData, *, prefix: str = "") -> dict[str,
     return groups
 
 
-def _tree(groups: dict[str, dict], model: Model, coords: dict[str, list]) -> xr.DataTree:
+def build_tree(groups: dict[str, dict], model: Model, coords: dict[str, list]) -> xr.DataTree:
     used = {d for dims in model.all_dims().values() for d in dims}
     dims = {k: list(v) for k, v in model.all_dims().items()}
     coords = {d: c for d, c in coords.items() if d in used}
@@ -74,16 +74,16 @@ def build_datatree(
         "log_likelihood": raw.log_likelihood,
         **data_groups(model, data),
     }
-    dt = _tree(groups, model, data.coords)
+    dt = build_tree(groups, model, data.coords)
     attrs = {
         ATTR_MODEL: model.name,
         ATTR_CONFIG: model.config_json(),
         **settings,
         **raw.attrs,
     }
-    dt.attrs.update(_clean_attrs(attrs))
+    dt.attrs.update(clean_attrs(attrs))
     for group in ("posterior", "sample_stats"):
-        dt[group].attrs.update(_clean_attrs(raw.attrs))
+        dt[group].attrs.update(clean_attrs(raw.attrs))
     return dt
 
 
@@ -91,7 +91,7 @@ def add_groups(
     dt: xr.DataTree, model: Model, groups: dict[str, dict], coords: dict[str, list]
 ) -> xr.DataTree:
     """A copy of ``dt`` with new groups (existing groups of those names replaced)."""
-    new = _tree(groups, model, coords)
+    new = build_tree(groups, model, coords)
     out = dt.copy()
     for name in new.children:
         out[name] = new[name]
