@@ -10,7 +10,7 @@ from typing import Any
 
 @cache
 def _read(name: str) -> str:
-    return resources.files("models").joinpath("data", name).read_text()
+    return resources.files(__package__).joinpath("data", name).read_text()
 
 
 def load_json(name: str) -> dict[str, Any]:

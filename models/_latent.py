@@ -1,13 +1,10 @@
 """What the latent-class models (mixtures, HMMs) share.
 
-**Sizes as data.** The NumPyro twin is called with the data *values* only, so
-when the outcome is to be generated (``y`` is None: prior and posterior
-predictive, ``simulate``) its number of observations must be a value too.
-These models therefore take Stan's ``N`` as a scalar data field: filled in from
-``y`` when omitted, checked against ``y`` when both are given (through
-``sizes``), and required only to generate data without ``y``. The number of
-components/states ``K`` (and the mixture's dimension ``D``) is configuration,
-not data: a ``K`` (``D``) in the data is accepted and checked against it.
+**Sizes.** Stan's ``N`` is accepted as a size key (``sizes``): checked against
+``y`` when both are given, and alone it sets how many observations to generate.
+The number of components/states ``K`` (and the mixture's dimension ``D``) is
+configuration, not data: a ``K`` (``D``) in the data is accepted and checked
+against it.
 
 **Ordered normal priors**, written once for each backend with the same transform.
 Mixture and HMM components are identified by ordering their locations. Stan
@@ -57,7 +54,7 @@ from pymc.distributions.transforms import Ordered
 from pymc.logprob.transforms import Transform as PMTransform
 from scipy.special import ndtr, ndtri
 
-from probgen import DataError, Field, Model, ModelData
+from probgen import DataError, Model, ModelData
 
 #: rejection sampling: rounds of _BLOCK proposals each before giving up (the
 #: priors of the zoo's defaults accept almost every proposal)
@@ -66,16 +63,6 @@ _BLOCK = 64
 
 
 # ================================================================ sizes as data
-def count_field() -> Field:
-    return Field(
-        "N",
-        (),
-        kind="count",
-        positive=True,
-        doc="number of observations (taken from y when y is given)",
-    )
-
-
 def floatx(x) -> np.ndarray:
     """A constant in PyTensor's current floatX (probgen's precision)."""
     return np.asarray(x, dtype=pytensor.config.floatX)
@@ -93,7 +80,7 @@ def check_config(model, *, ints: dict[str, int], positive: tuple[str, ...] = ())
 
 
 class LatentModel(Model):
-    """Base of the latent-class models: ``N`` as data, ``K`` (and ``D``) as configuration.
+    """Base of the latent-class models: ``N`` a size key, ``K`` (and ``D``) configuration.
 
     Subclasses set ``obs_dim`` (the outcome's first dim, counted by ``N``),
     ``latent_dims`` (dims of size ``K``) and, for a multivariate outcome,
@@ -114,10 +101,7 @@ class LatentModel(Model):
         return {"y": frame.to_numpy(dtype=float)}
 
     def complete_data(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Fill ``N`` from ``y``; check a Stan-style ``K``/``D`` against the config."""
-        y = data.get("y")
-        if data.get("N") is None and y is not None and np.ndim(y) >= 1:
-            data = {**data, "N": np.shape(y)[0]}
+        """Check a Stan-style ``K``/``D`` against the configuration."""
         for key in ("K", "D"):
             given = data.get(key)
             want = getattr(self, key, None)
@@ -135,10 +119,6 @@ class LatentModel(Model):
 
     def coords(self, data: ModelData) -> dict[str, list]:
         out = dict(data.coords)
-        n = int(data["N"])
-        if self.obs_dim in out and len(out[self.obs_dim]) != n:
-            raise DataError(f"data['N'] = {n} but y has {len(out[self.obs_dim])} observations")
-        out.setdefault(self.obs_dim, list(range(n)))
         for dim in self.latent_dims:
             out.setdefault(dim, list(range(self.K)))
         if self.feature_dim is not None:

@@ -14,10 +14,11 @@ import pytensor
 import pytensor.tensor as pt
 from numpyro.contrib.control_flow import scan
 
-from models._data import load_json
-from models._timeseries import SeriesModel, length_field
 from probgen import Field, ModelData
-from probgen.reference import PosteriorAdapter
+from probgen.posteriordb import PosteriorAdapter
+
+from ._data import load_json
+from ._timeseries import SeriesModel
 
 
 def lag_matrix(y_init: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -86,9 +87,8 @@ class Ar(SeriesModel):
     fields = (
         Field("y_init", ("init",), doc="the K values before the first modelled one, oldest first"),
         Field("y", ("time",), observed=True, doc="the modelled series, after y_init"),
-        length_field(),
     )
-    sizes = {"K": "init"}
+    sizes = {"K": "init", "T": "time"}
 
     def __init__(self) -> None:
         """No configuration: the order K is the length of ``y_init``."""
@@ -110,7 +110,7 @@ class Ar(SeriesModel):
     def default_data(self) -> dict[str, Any]:
         return split_stan_data(load_json("arK.json"))
 
-    def numpyro_model(self, data: dict[str, Any]) -> None:
+    def numpyro_model(self, data: ModelData) -> None:
         y_init, y = data["y_init"], data.get("y")
         k = y_init.shape[0]
         alpha = numpyro.sample("alpha", dist.Normal(0.0, 10.0))
@@ -133,7 +133,7 @@ class Ar(SeriesModel):
             step,
             jnp.asarray(y_init, dtype=jnp.result_type(float)),
             None,
-            length=self.n_time(data, k),
+            length=data.size("time"),
         )
 
     def pymc_model(self, data: ModelData) -> pm.Model:
@@ -155,7 +155,7 @@ class Ar(SeriesModel):
                     beta,
                     sigma,
                     y_init,
-                    dist=_pymc_generate(self.n_time(data.values, k)),
+                    dist=_pymc_generate(data.size("time")),
                     logp=_pymc_logp(k),
                     signature="(),(k),(),(k)->(t)",
                     dims="time",

@@ -13,10 +13,11 @@ import pytensor
 import pytensor.tensor as pt
 from numpyro.contrib.control_flow import scan
 
-from models._data import load_json
-from models._timeseries import SeriesModel, length_field
 from probgen import Field, ModelData
-from probgen.reference import PosteriorAdapter
+from probgen.posteriordb import PosteriorAdapter
+
+from ._data import load_json
+from ._timeseries import SeriesModel
 
 
 class Arma11(SeriesModel):
@@ -70,10 +71,7 @@ class Arma11(SeriesModel):
     name = "arma11"
     family = "time_series"
     summary = "ARMA(1,1) series with normal errors (posteriordb arma11)"
-    fields = (
-        Field("y", ("time",), observed=True, doc="the series"),
-        length_field(),
-    )
+    fields = (Field("y", ("time",), observed=True, doc="the series"),)
 
     def __init__(self) -> None:
         """No configuration: the priors are posteriordb's."""
@@ -84,7 +82,7 @@ class Arma11(SeriesModel):
     def default_data(self) -> dict[str, Any]:
         return load_json("arma.json")
 
-    def numpyro_model(self, data: dict[str, Any]) -> None:
+    def numpyro_model(self, data: ModelData) -> None:
         y = data.get("y")
         mu = numpyro.sample("mu", dist.Normal(0.0, 10.0))
         phi = numpyro.sample("phi", dist.Normal(0.0, 2.0))
@@ -101,7 +99,7 @@ class Arma11(SeriesModel):
             y_t = numpyro.sample("y", dist.Normal(nu, sigma))
             return (y_t, y_t - nu), None
 
-        scan(step, (mu, jnp.zeros_like(mu)), None, length=self.n_time(data))
+        scan(step, (mu, jnp.zeros_like(mu)), None, length=data.size("time"))
 
     def pymc_model(self, data: ModelData) -> pm.Model:
         y = data["y"]
@@ -120,7 +118,7 @@ class Arma11(SeriesModel):
                     phi,
                     theta,
                     sigma,
-                    dist=_pymc_generate(self.n_time(data.values)),
+                    dist=_pymc_generate(data.size("time")),
                     logp=_pymc_logp,
                     signature="(),(),(),()->(t)",
                     dims="time",

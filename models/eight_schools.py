@@ -8,9 +8,10 @@ import numpyro
 import numpyro.distributions as dist
 import pymc as pm
 
-from models._data import load_json
 from probgen import Field, Model, ModelData
-from probgen.reference import PosteriorAdapter
+from probgen.posteriordb import PosteriorAdapter
+
+from ._data import load_json
 
 
 class EightSchools(Model):
@@ -69,7 +70,7 @@ class EightSchools(Model):
     def default_data(self) -> dict[str, Any]:
         return load_json("eight_schools.json")
 
-    def numpyro_model(self, data: dict[str, Any]) -> None:
+    def numpyro_model(self, data: ModelData) -> None:
         sigma = data["sigma"]
         mu = numpyro.sample("mu", dist.Normal(0.0, 5.0))
         tau = numpyro.sample("tau", dist.HalfCauchy(5.0))

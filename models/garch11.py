@@ -13,11 +13,12 @@ import pytensor
 import pytensor.tensor as pt
 from numpyro.contrib.control_flow import scan
 
-from models._data import load_json
-from models._timeseries import SeriesModel, length_field
 from probgen import Field, ModelData
+from probgen.posteriordb import PosteriorAdapter
 from probgen.priors import parse_prior
-from probgen.reference import PosteriorAdapter
+
+from ._data import load_json
+from ._timeseries import SeriesModel
 
 
 class Garch11(SeriesModel):
@@ -91,7 +92,6 @@ class Garch11(SeriesModel):
     fields = (
         Field("y", ("time",), observed=True, doc="the series"),
         Field("sigma1", (), positive=True, doc="volatility (sd) of the first value"),
-        length_field(),
     )
     sampler_defaults = {"target_accept": 0.9}
 
@@ -107,7 +107,7 @@ class Garch11(SeriesModel):
     def default_data(self) -> dict[str, Any]:
         return load_json("garch.json")
 
-    def numpyro_model(self, data: dict[str, Any]) -> None:
+    def numpyro_model(self, data: ModelData) -> None:
         y, sigma1 = data.get("y"), data["sigma1"]
         mu = numpyro.sample("mu", self._mu_prior.numpyro())
         alpha0 = numpyro.sample("alpha0", self._alpha0_prior.numpyro())
@@ -130,7 +130,7 @@ class Garch11(SeriesModel):
             return (y_t, sigma), None
 
         start = (mu, jnp.asarray(sigma1, dtype=jnp.result_type(mu)))
-        scan(step, start, jnp.arange(self.n_time(data)))
+        scan(step, start, jnp.arange(data.size("time")))
 
     def pymc_model(self, data: ModelData) -> pm.Model:
         y, sigma1 = data["y"], data["sigma1"]
@@ -151,7 +151,7 @@ class Garch11(SeriesModel):
                     alpha1,
                     beta1,
                     sigma1,
-                    dist=_pymc_generate(self.n_time(data.values)),
+                    dist=_pymc_generate(data.size("time")),
                     logp=_pymc_logp,
                     signature="(),(),(),(),()->(t)",
                     dims="time",

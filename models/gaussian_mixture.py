@@ -10,17 +10,17 @@ import numpyro
 import numpyro.distributions as dist
 import pymc as pm
 
-from models._data import load_json
-from models._latent import (
+from probgen import Field, ModelData
+from probgen.posteriordb import PosteriorAdapter
+
+from ._data import load_json
+from ._latent import (
     LatentModel,
     OrderedNormal,
     check_config,
-    count_field,
     floatx,
     pm_ordered_normal,
 )
-from probgen import Field, ModelData
-from probgen.reference import PosteriorAdapter
 
 
 class GaussianMixture(LatentModel):
@@ -99,10 +99,7 @@ class GaussianMixture(LatentModel):
     family = "mixture"
     summary = "1-D Gaussian mixture, K components with ordered means, labels summed out"
     counterpart = "sklearn.mixture.GaussianMixture"
-    fields = (
-        Field("y", ("obs",), observed=True, doc="observations"),
-        count_field(),
-    )
+    fields = (Field("y", ("obs",), observed=True, doc="observations"),)
     sizes = {"N": "obs", "K": "component"}
     obs_dim = "obs"
     latent_dims = ("component",)
@@ -130,8 +127,8 @@ class GaussianMixture(LatentModel):
     def default_data(self) -> dict[str, Any]:
         return load_json("low_dim_gauss_mix.json")
 
-    def numpyro_model(self, data: dict[str, Any]) -> None:
-        k, n = self.K, int(data["N"])
+    def numpyro_model(self, data: ModelData) -> None:
+        k, n = self.K, data.size(self.obs_dim)
         mu = numpyro.sample("mu", OrderedNormal(float(self.mu_loc), self.mu_scale, k))
         with numpyro.plate("component", k):
             sigma = numpyro.sample("sigma", dist.HalfNormal(float(self.sigma_scale)))

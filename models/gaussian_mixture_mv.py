@@ -11,16 +11,16 @@ import numpyro.distributions as dist
 import pymc as pm
 import pytensor.tensor as pt
 
-from models._data import load_json
-from models._latent import (
+from probgen import Field, ModelData
+
+from ._data import load_json
+from ._latent import (
     FirstColumnOrderedNormal,
     LatentModel,
     check_config,
-    count_field,
     floatx,
     pm_first_column_ordered_normal,
 )
-from probgen import Field, ModelData
 
 #: how models/data/gaussian_mixture_mv.json was made (see simulate_default_data)
 DEFAULT_DATA_SEED = 20240611
@@ -77,7 +77,7 @@ class GaussianMixtureMV(LatentModel):
     possible extension not provided here.
 
     Ordering: the first coordinate of the means is ordered with Stan's ordered
-    transform (both backends; :class:`models._latent.FirstColumnOrderedTransform`
+    transform (both backends; :class:`probgen.zoo._latent.FirstColumnOrderedTransform`
     and its PyMC twin); the other coordinates are unconstrained. The ordered prior
     is the unnormalized product of normals on the ordered region, as in Stan.
 
@@ -123,10 +123,7 @@ class GaussianMixtureMV(LatentModel):
     family = "mixture"
     summary = "Multivariate Gaussian mixture, diagonal covariances, means ordered on feature 1"
     counterpart = "sklearn.mixture.GaussianMixture"
-    fields = (
-        Field("y", ("obs", "feature"), observed=True, doc="observations, one row each"),
-        count_field(),
-    )
+    fields = (Field("y", ("obs", "feature"), observed=True, doc="observations, one row each"),)
     sizes = {"N": "obs", "D": "feature", "K": "component"}
     obs_dim = "obs"
     latent_dims = ("component",)
@@ -164,8 +161,8 @@ class GaussianMixtureMV(LatentModel):
         raw = load_json("gaussian_mixture_mv.json")
         return {"N": raw["N"], "y": raw["y"]}
 
-    def numpyro_model(self, data: dict[str, Any]) -> None:
-        k, d, n = self.K, self.D, int(data["N"])
+    def numpyro_model(self, data: ModelData) -> None:
+        k, d, n = self.K, self.D, data.size(self.obs_dim)
         mu = numpyro.sample(
             "mu", FirstColumnOrderedNormal(float(self.mu_loc), float(self.mu_scale), k, d)
         )

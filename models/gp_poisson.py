@@ -12,8 +12,11 @@ import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
 
-from models._data import load_json
-from models.gp_regression import (
+from probgen import Field, Model, ModelData
+from probgen.posteriordb import PosteriorAdapter
+
+from ._data import load_json
+from .gp_regression import (
     _draw_batches,
     _sq_exp_jnp,
     _sq_exp_pt,
@@ -22,8 +25,6 @@ from models.gp_regression import (
     floatx,
     sq_exp_kernel,
 )
-from probgen import Field, Model, ModelData
-from probgen.reference import PosteriorAdapter
 
 #: added to the kernel's diagonal before the Cholesky factorisation (as posteriordb)
 JITTER = 1e-10
@@ -54,7 +55,7 @@ class GpPoisson(Model):
 
     Data: default is posteriordb's ``gp_pois_regr`` (N=11 equally spaced
     inputs x = -10, -8, ..., 10 and counts k from 3 to 82); the real-valued
-    column ``y`` of that file belongs to :class:`models.gp_regression.GpRegression`
+    column ``y`` of that file belongs to :class:`probgen.zoo.gp_regression.GpRegression`
     and is dropped. A Stan-style ``N`` is accepted and checked.
 
     Inference difficulty: a latent GP is a hierarchical model, so its
@@ -121,7 +122,7 @@ class GpPoisson(Model):
         raw = load_json("gp_pois_regr.json")
         return {key: raw[key] for key in ("N", "x", "k")}
 
-    def numpyro_model(self, data: dict[str, Any]) -> None:
+    def numpyro_model(self, data: ModelData) -> None:
         x = jnp.asarray(data["x"])
         n = x.shape[0]
         rho = numpyro.sample("rho", dist.Gamma(25.0, 4.0))

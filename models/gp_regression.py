@@ -13,9 +13,10 @@ import pytensor
 import pytensor.tensor as pt
 import xarray as xr
 
-from models._data import load_json
 from probgen import DataError, Field, Model, ModelData
-from probgen.reference import PosteriorAdapter
+from probgen.posteriordb import PosteriorAdapter
+
+from ._data import load_json
 
 
 # ------------------------------------------------------------------ kernels
@@ -122,7 +123,7 @@ class GpRegression(Model):
 
     Data: default is posteriordb's ``gp_pois_regr`` (N=11 equally spaced
     inputs x = -10, -8, ..., 10 and real outcomes y); the count column ``k`` of
-    that file belongs to :class:`models.gp_poisson.GpPoisson` and is dropped.
+    that file belongs to :class:`probgen.zoo.gp_poisson.GpPoisson` and is dropped.
     A Stan-style ``N`` is accepted and checked.
 
     Inference difficulty: eleven points weakly identify the hyperparameters.
@@ -176,7 +177,7 @@ class GpRegression(Model):
         raw = load_json("gp_pois_regr.json")
         return {k: raw[k] for k in ("N", "x", "y")}
 
-    def numpyro_model(self, data: dict[str, Any]) -> None:
+    def numpyro_model(self, data: ModelData) -> None:
         x = jnp.asarray(data["x"])
         n = x.shape[0]
         rho = numpyro.sample("rho", dist.Gamma(25.0, 4.0))

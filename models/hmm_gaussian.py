@@ -17,10 +17,11 @@ from jax.scipy.special import logsumexp
 from numpyro.distributions import constraints
 from numpyro.distributions.util import validate_sample
 
-from models._data import load_json
-from models._latent import LatentModel, OrderedNormal, count_field, floatx, pm_ordered_normal
 from probgen import Field, ModelData
-from probgen.reference import PosteriorAdapter
+from probgen.posteriordb import PosteriorAdapter
+
+from ._data import load_json
+from ._latent import LatentModel, OrderedNormal, floatx, pm_ordered_normal
 
 #: posteriordb's prior locations of the two ordered state means
 _POSTERIORDB_MU_LOC = (3.0, 10.0)
@@ -313,10 +314,7 @@ class HmmGaussian(LatentModel):
     family = "latent_state"
     summary = "Gaussian hidden Markov model, K states summed out by the forward algorithm"
     counterpart = None
-    fields = (
-        Field("y", ("time",), observed=True, doc="observed series"),
-        count_field(),
-    )
+    fields = (Field("y", ("time",), observed=True, doc="observed series"),)
     sizes = {"N": "time", "K": "state"}
     obs_dim = "time"
     latent_dims = ("state", "next_state")
@@ -364,8 +362,8 @@ class HmmGaussian(LatentModel):
         raw = load_json("hmm_example.json")
         return {"N": raw["N"], "y": raw["y"]}
 
-    def numpyro_model(self, data: dict[str, Any]) -> None:
-        k, n = self.K, int(data["N"])
+    def numpyro_model(self, data: ModelData) -> None:
+        k, n = self.K, data.size(self.obs_dim)
         mu = numpyro.sample(
             "mu", OrderedNormal(self._mu_loc, self.mu_scale, k, positive=self.mu_positive)
         )

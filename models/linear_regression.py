@@ -9,9 +9,10 @@ import numpyro.distributions as dist
 import pandas as pd
 import pymc as pm
 
-from models._data import load_json
-from models._regression import DesignMatrixModel
 from probgen import Field, ModelData
+
+from ._data import load_json
+from ._regression import DesignMatrixModel
 
 
 class LinearRegression(DesignMatrixModel):
@@ -86,7 +87,7 @@ class LinearRegression(DesignMatrixModel):
         X = pd.DataFrame({"mom_hs": raw["mom_hs"], "mom_iq": raw["mom_iq"]}, dtype=float)
         return {"X": X, "y": raw["kid_score"]}
 
-    def numpyro_model(self, data: dict[str, Any]) -> None:
+    def numpyro_model(self, data: ModelData) -> None:
         X = data["X"]
         n, k = X.shape
         with numpyro.plate("feature", k):

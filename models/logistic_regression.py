@@ -10,9 +10,10 @@ import numpyro.distributions as dist
 import pandas as pd
 import pymc as pm
 
-from models._data import load_json
-from models._regression import DesignMatrixModel
 from probgen import Field, ModelData
+
+from ._data import load_json
+from ._regression import DesignMatrixModel
 
 
 class LogisticRegression(DesignMatrixModel):
@@ -86,7 +87,7 @@ class LogisticRegression(DesignMatrixModel):
         )
         return {"X": X, "y": raw["switched"]}
 
-    def numpyro_model(self, data: dict[str, Any]) -> None:
+    def numpyro_model(self, data: ModelData) -> None:
         X = data["X"]
         n, k = X.shape
         with numpyro.plate("feature", k):

@@ -1,6 +1,6 @@
 """posteriordb's linear regressions, all fitted by the zoo's ``linear_regression``.
 
-One :class:`~probgen.reference.PosteriorAdapter` row per posterior. The model is
+One :class:`~probgen.posteriordb.PosteriorAdapter` row per posterior. The model is
 always ``y ~ Normal(intercept + X @ coef, sigma)``; each row sets the priors to
 the Stan program's exactly (no ``~`` statement in Stan = ``"flat"``; a flat
 ``real<lower=0> sigma`` = ``"half_flat"``; half-distributions on sigma differ
@@ -55,7 +55,7 @@ import pandas as pd
 import xarray as xr
 
 from probgen import DataError
-from probgen.reference import PosteriorAdapter, stan_flatten
+from probgen.posteriordb import PosteriorAdapter, stan_flatten
 
 
 # ---------------------------------------------------------------- helpers

@@ -21,13 +21,13 @@ from probgen.errors import (
 )
 from probgen.inference import sample
 from probgen.model import Model
+from probgen.posteriordb import run_reference
 from probgen.predictive import (
     predict,
     sample_posterior_predictive,
     sample_prior_predictive,
 )
 from probgen.priors import Prior
-from probgen.reference import run_reference
 from probgen.registry import get_model, list_models, register_model
 from probgen.results import load_fit, save_fit
 

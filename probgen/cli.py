@@ -74,7 +74,11 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reference", help="check a posteriordb posterior against its reference")
     p.add_argument("posterior", nargs="?")
-    p.add_argument("--db", help="posterior database directory (data/, reference/)")
+    p.add_argument(
+        "--db",
+        help="posterior database: a posteriordb clone or a flat data/ + reference/ "
+        "directory (default: $PROBGEN_POSTERIORDB)",
+    )
     p.add_argument("--list", action="store_true", help="list the supported posteriors")
     p.add_argument("--save-draws", help="write the fitted draws as reference-format JSON")
     p.add_argument("--z", type=float, default=4.5, help="largest |z| that passes")
@@ -148,24 +152,25 @@ def _cmd_fit(args) -> int:
 
 
 def _cmd_reference(args) -> int:
-    from probgen.reference import (
+    from probgen.posteriordb import (
+        PosteriorDatabase,
         adapters,
-        default_db,
         draws_to_json,
-        reference_path,
+        reference_for,
         run_reference,
     )
 
-    db = Path(args.db) if args.db else default_db()
-    if db is None or not db.is_dir():
-        print(f"error: posterior database directory {args.db!r} not found (--db)", file=sys.stderr)
+    try:
+        db = PosteriorDatabase.open(args.db)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     table = adapters()
     if args.list:
         width = max(len(n) for n in table)
-        print(f"{'posterior':<{width}}  {'model':<20}  reference in {db}")
+        print(f"{'posterior':<{width}}  {'model':<20}  reference in {db.root}")
         for name, row in sorted(table.items()):
-            has = reference_path(db, row.reference_name).exists()
+            has = reference_for(db, name) is not None
             print(f"{name:<{width}}  {row.model:<20}  {'yes' if has else 'no'}")
         return EXIT_OK
     if not args.posterior:

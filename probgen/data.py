@@ -9,7 +9,7 @@ every dimension.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -129,11 +129,26 @@ def _check_kind(f: Field, arr: np.ndarray) -> np.ndarray:
     return arr
 
 
+def check_size(key: str, value: Any) -> int:
+    """A Stan-style size (``J``, ``N``, ``T``...) as a non-negative int, or a DataError."""
+    given = np.asarray(value)
+    if (
+        given.ndim != 0
+        or given.dtype.kind not in "iuf"
+        or not np.isfinite(given)
+        or given != np.round(given)
+        or given < 0
+    ):
+        raise DataError(f"data[{key!r}] must be a non-negative integer (a size), got {value!r}")
+    return int(given)
+
+
 def prepare_data(
     fields: tuple[Field, ...],
     data: Mapping[str, Any],
     *,
-    sizes: Mapping[str, str] | None = None,
+    size_keys: Collection[str] = (),
+    size_hints: Mapping[str, tuple[int, str]] | None = None,
     coords: Mapping[str, Any] | None = None,
     require_observed: bool = True,
     model_name: str = "model",
@@ -144,10 +159,14 @@ def prepare_data(
     ----------
     fields : tuple of Field
     data : mapping
-        Field name to array-like. Keys named in ``sizes`` (e.g. Stan's ``J``) are
-        accepted and checked against the dimension they count, then dropped.
-    sizes : mapping, optional
-        Size key to dimension name.
+        Field name to array-like. Keys in ``size_keys`` (e.g. Stan's ``J``) are
+        accepted and dropped; what they say is in ``size_hints``.
+    size_keys : collection of str
+        Stan-style size keys accepted in ``data``.
+    size_hints : mapping, optional
+        Dimension -> (length, the key that said so). A hint is checked against
+        the arrays along that dimension, and gives its length when no array
+        does (generating an outcome of a chosen length).
     coords : mapping, optional
         Labels for dimensions; each must have the length of its dimension.
     require_observed : bool
@@ -163,14 +182,17 @@ def prepare_data(
             f"data for {model_name} must be a mapping of field name to array, "
             f"got {type(data).__name__}"
         )
-    sizes = dict(sizes or {})
-    known = {f.name for f in fields} | set(sizes)
+    bad_keys = [k for k in data if not isinstance(k, str)]
+    if bad_keys:
+        raise DataError(f"data keys must be strings (field names), got {bad_keys!r}")
+    size_keys = set(size_keys)
+    known = {f.name for f in fields} | size_keys
     unknown = sorted(set(data) - known)
     if unknown:
         raise DataError(
             f"unexpected data key(s) {unknown} for {model_name}; expected "
             f"{sorted(f.name for f in fields)}"
-            + (f" (and optionally {sorted(sizes)})" if sizes else "")
+            + (f" (and optionally the sizes {sorted(size_keys)})" if size_keys else "")
         )
     values: dict[str, np.ndarray | None] = {}
     dim_sizes: dict[str, tuple[int, str]] = {}
@@ -198,15 +220,23 @@ def prepare_data(
             if n == 0:
                 raise DataError(f"data[{f.name!r}] is empty along {dim!r}")
         values[f.name] = arr
-    for key, dim in sizes.items():
-        if key in data and data[key] is not None:
-            given = np.asarray(data[key])
-            if given.ndim != 0 or given.dtype.kind not in "iuf" or given != np.round(given):
-                raise DataError(f"data[{key!r}] must be an integer (the size of {dim!r})")
-            if dim in dim_sizes and int(given) != dim_sizes[dim][0]:
+    for dim, (n, key) in (size_hints or {}).items():
+        if dim in dim_sizes and dim_sizes[dim][0] != n:
+            raise DataError(
+                f"data[{key!r}] says {n} entries along {dim!r} but "
+                f"data[{dim_sizes[dim][1]!r}] has {dim_sizes[dim][0]}"
+            )
+        if n < 1:
+            raise DataError(f"data[{key!r}] leaves no entries along {dim!r}")
+        dim_sizes.setdefault(dim, (n, key))
+    for f in fields:  # an outcome to generate needs every one of its dims sized
+        if values.get(f.name) is None:
+            unsized = [d for d in f.dims if d not in dim_sizes]
+            if unsized:
                 raise DataError(
-                    f"data[{key!r}] = {int(given)} but the arrays have "
-                    f"{dim_sizes[dim][0]} entries along {dim!r}"
+                    f"cannot generate {f.name!r} for {model_name}: the length of "
+                    f"{unsized} is unknown; give it as a size"
+                    + (f" ({sorted(size_keys)})" if size_keys else "")
                 )
     out = ModelData(values, {dim: list(range(n)) for dim, (n, _) in dim_sizes.items()})
     return apply_coords(out, coords) if coords else out

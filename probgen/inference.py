@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import importlib
 import warnings
 from collections.abc import Mapping
 from typing import Any
 
 import xarray as xr
 
+from probgen.backends import get_backend
 from probgen.data import ModelData
 from probgen.errors import UntrustworthyFitWarning
 from probgen.model import Model
 from probgen.registry import get_model
 from probgen.results import build_datatree
 from probgen.settings import make_settings
-
-
-def backend_module(backend: str):
-    return importlib.import_module(f"probgen.backends.{backend}")
 
 
 def sample(
@@ -83,12 +79,6 @@ def sample(
     """
     model = get_model(model)
     defaults = model.sampler_defaults
-    if target_accept is None:
-        target_accept = defaults.get("target_accept", 0.8)
-    if dense_mass is None:
-        dense_mass = defaults.get("dense_mass", False)
-    if max_tree_depth is None:
-        max_tree_depth = defaults.get("max_tree_depth", 10)
     settings = make_settings(
         backend=backend,
         sampler=sampler,
@@ -99,32 +89,15 @@ def sample(
         target_accept=defaults.get("target_accept", 0.8)
         if target_accept is None
         else target_accept,
-        max_tree_depth=max_tree_depth,
-        dense_mass=dense_mass,
+        max_tree_depth=defaults.get("max_tree_depth", 10)
+        if max_tree_depth is None
+        else max_tree_depth,
+        dense_mass=defaults.get("dense_mass", False) if dense_mass is None else dense_mass,
+        chain_method=chain_method,
+        cores=cores,
     )
-    if chain_method is not None and chain_method not in ("parallel", "vectorized", "sequential"):
-        raise ValueError(
-            f"chain_method must be 'parallel', 'vectorized' or 'sequential', got {chain_method!r}"
-        )
-    if chain_method is not None and settings.backend != "numpyro":
-        raise ValueError("chain_method applies to the numpyro backend only")
     prepared = model.prepare(data, coords=coords)
-    common = dict(
-        chains=settings.chains,
-        draws=settings.draws,
-        warmup=settings.warmup,
-        seed=settings.seed,
-        target_accept=settings.target_accept,
-        max_tree_depth=settings.max_tree_depth,
-        dense_mass=settings.dense_mass,
-        progress=progress,
-    )
-    if settings.backend == "numpyro":
-        raw = backend_module("numpyro").fit(model, prepared, chain_method=chain_method, **common)
-    else:
-        raw = backend_module("pymc").fit(
-            model, prepared, sampler=settings.sampler, cores=cores, **common
-        )
+    raw = get_backend(settings.backend).fit(model, prepared, settings, progress=progress)
     dt = build_datatree(model, prepared, raw, settings=settings.as_attrs())
     if check:
         from probgen.diagnostics import diagnose

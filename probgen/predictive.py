@@ -7,9 +7,9 @@ from typing import Any
 
 import xarray as xr
 
+from probgen.backends import check_backend, get_backend
 from probgen.data import ModelData
 from probgen.errors import DataError
-from probgen.inference import backend_module
 from probgen.model import Model
 from probgen.registry import get_model
 from probgen.results import (
@@ -20,7 +20,7 @@ from probgen.results import (
     data_groups,
     model_from_fit,
 )
-from probgen.settings import check_backend, check_count
+from probgen.settings import check_count
 
 
 def _posterior(fit: xr.DataTree, model: Model) -> dict:
@@ -51,7 +51,7 @@ def sample_prior_predictive(
     draws = check_count("draws", draws)
     seed = check_count("seed", seed, minimum=0)
     prepared = model.prepare(data, coords=coords, require_observed=False)
-    prior, predictive = backend_module(backend).prior_predictive(
+    prior, predictive = get_backend(backend).prior_predictive(
         model, prepared, draws=draws, seed=seed
     )
     dt = build_tree(
@@ -89,7 +89,7 @@ def sample_posterior_predictive(
     backend = _fit_backend(fit, backend)
     seed = check_count("seed", seed, minimum=0)
     data = data_from_fit(fit, model)
-    draws = backend_module(backend).posterior_predictive(
+    draws = get_backend(backend).posterior_predictive(
         model, data, _posterior(fit, model), seed=seed
     )
     return add_groups(fit, model, {"posterior_predictive": draws}, data.coords)
@@ -147,7 +147,7 @@ def predict(
             new.coords[dim] = old.coords[dim]
     draws = model.predict_draws(fit, new, seed=seed)
     if draws is None:
-        draws = backend_module(backend).posterior_predictive(
+        draws = get_backend(backend).posterior_predictive(
             model, new, _posterior(fit, model), seed=seed
         )
     groups = {"predictions": draws, **data_groups(model, new, prefix="predictions_")}

@@ -1,7 +1,8 @@
 """The model registry: names to zoo classes.
 
-The zoo (``models/REGISTRY``) is read by name at first use, so ``probgen``
-never imports a model at import time and the zoo depends on probgen, not the
+The zoo (the repo's ``models/`` folder, installed as ``probgen.zoo``) is read
+at first use through :func:`zoo_package` — the one place probgen imports it —
+so ``import probgen`` loads no model and the zoo depends on probgen, not the
 other way round. Users add their own classes with :func:`register_model`.
 """
 
@@ -15,8 +16,27 @@ from probgen.model import Model
 _extra: dict[str, type[Model]] = {}
 
 
+#: the import name of the zoo package (the repo's models/ folder)
+ZOO_PACKAGE = "probgen.zoo"
+
+
+def zoo_package():
+    """The zoo package: the one import of the zoo by probgen."""
+    return importlib.import_module(ZOO_PACKAGE)
+
+
+def zoo_modules():
+    """Every public module of the zoo (one per model, plus adapter modules)."""
+    import pkgutil
+
+    package = zoo_package()
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        if not info.name.startswith("_"):
+            yield importlib.import_module(f"{package.__name__}.{info.name}")
+
+
 def _zoo() -> dict[str, str]:
-    return dict(importlib.import_module("models").REGISTRY)
+    return dict(zoo_package().REGISTRY)
 
 
 def register_model(cls: type[Model]) -> type[Model]:
@@ -49,7 +69,7 @@ def get_model_class(name: str) -> type[Model]:
             f"unknown model {name!r}.{hint} Known models: {', '.join(list_models())}"
         )
     module, _, cls_name = zoo[name].partition(":")
-    return getattr(importlib.import_module(module), cls_name)
+    return getattr(importlib.import_module(f"{ZOO_PACKAGE}.{module}"), cls_name)
 
 
 def get_model(name: str | Model, **config) -> Model:

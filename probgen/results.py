@@ -16,7 +16,7 @@ import arviz_base
 import numpy as np
 import xarray as xr
 
-from probgen.backends._common import RawFit
+from probgen.backends.base import RawFit
 from probgen.data import ModelData
 from probgen.model import Model
 

@@ -2,37 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import numbers
 from dataclasses import asdict, dataclass
 
-from probgen.backends import BACKENDS, SAMPLERS
-from probgen.errors import UnknownNameError
+from probgen.backends.samplers import check_backend, get_sampler
 
-
-def check_backend(backend: object) -> str:
-    if backend not in BACKENDS:
-        raise UnknownNameError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    return str(backend)
-
-
-def check_sampler(backend: str, sampler: object) -> str:
-    """Resolve the sampler of a backend (explicit for PyMC: never its own default)."""
-    choices = SAMPLERS[backend]
-    if sampler is None:
-        return choices[0]
-    if sampler not in choices:
-        raise UnknownNameError(
-            f"unknown sampler {sampler!r} for backend {backend!r}; choose one of "
-            f"{', '.join(choices)}"
-        )
-    needs = {"nutpie": "nutpie", "blackjax": "blackjax", "numpyro": "numpyro"}
-    if sampler in needs and importlib.util.find_spec(needs[sampler]) is None:
-        raise ImportError(
-            f"sampler {sampler!r} needs the {needs[sampler]!r} package; install it "
-            f"(pip install 'probgen[{needs[sampler]}]')"
-        )
-    return str(sampler)
+CHAIN_METHODS = ("parallel", "vectorized", "sequential")
 
 
 def check_count(name: str, value: object, *, minimum: int = 1) -> int:
@@ -52,7 +27,12 @@ def check_probability(name: str, value: object) -> float:
 
 @dataclass(frozen=True)
 class SamplerSettings:
-    """Every setting of a NUTS run, validated."""
+    """Every setting of a NUTS run, validated (the one argument of ``Backend.fit``).
+
+    ``chain_method`` applies to NumPyro's own sampler (None: parallel over CPU
+    devices when there are enough, vectorized on accelerators); ``cores`` to
+    PyMC's own sampler (None: one process per chain, up to the CPU count).
+    """
 
     backend: str
     sampler: str
@@ -63,6 +43,8 @@ class SamplerSettings:
     target_accept: float
     max_tree_depth: int
     dense_mass: bool
+    chain_method: str | None = None
+    cores: int | None = None
 
     def as_attrs(self) -> dict:
         return asdict(self)
@@ -71,21 +53,37 @@ class SamplerSettings:
 def make_settings(
     *,
     backend,
-    sampler,
-    chains,
-    draws,
-    warmup,
-    seed,
-    target_accept,
-    max_tree_depth,
-    dense_mass,
+    sampler=None,
+    chains=4,
+    draws=1000,
+    warmup=1000,
+    seed=0,
+    target_accept=0.8,
+    max_tree_depth=10,
+    dense_mass=False,
+    chain_method=None,
+    cores=None,
 ) -> SamplerSettings:
+    """Validate every sampler argument, naming the bad one; return the settings."""
     backend = check_backend(backend)
+    row = get_sampler(backend, sampler)
     if not isinstance(dense_mass, bool):
         raise TypeError(f"dense_mass must be True or False, got {dense_mass!r}")
+    if chain_method is not None:
+        if chain_method not in CHAIN_METHODS:
+            raise ValueError(
+                f"chain_method must be one of {', '.join(map(repr, CHAIN_METHODS))}, "
+                f"got {chain_method!r}"
+            )
+        if (backend, row.name) != ("numpyro", "numpyro"):
+            raise ValueError("chain_method applies to the numpyro backend only")
+    if cores is not None:
+        cores = check_count("cores", cores)
+        if (backend, row.name) != ("pymc", "pymc"):
+            raise ValueError("cores applies to PyMC's own sampler only (backend='pymc')")
     return SamplerSettings(
         backend=backend,
-        sampler=check_sampler(backend, sampler),
+        sampler=row.name,
         chains=check_count("chains", chains),
         draws=check_count("draws", draws),
         warmup=check_count("warmup", warmup, minimum=0),
@@ -93,4 +91,6 @@ def make_settings(
         target_accept=check_probability("target_accept", target_accept),
         max_tree_depth=check_count("max_tree_depth", max_tree_depth),
         dense_mass=dense_mass,
+        chain_method=chain_method,
+        cores=cores,
     )

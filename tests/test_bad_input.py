@@ -10,8 +10,6 @@ import numpy as np
 import pytest
 
 import probgen
-from probgen.backends import numpyro as nb
-from probgen.backends import pymc as pb
 
 GOOD = {"y": [28.0, 8, -3, 7, -1, 1, 18, 12], "sigma": [15.0, 10, 16, 11, 9, 11, 10, 18]}
 
@@ -21,8 +19,11 @@ def no_compile(monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("validation should have failed before sampling")
 
-    monkeypatch.setattr(nb, "fit", boom)
-    monkeypatch.setattr(pb, "fit", boom)
+    from probgen.backends.numpyro import NumPyroBackend
+    from probgen.backends.pymc import PyMCBackend
+
+    monkeypatch.setattr(NumPyroBackend, "fit", boom)
+    monkeypatch.setattr(PyMCBackend, "fit", boom)
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 import probgen
-from probgen.reference import adapters, reference_path, run_reference
+from probgen.posteriordb import PosteriorDatabase, adapters, reference_for, run_reference
 
 ADAPTERS = adapters()
 #: cheap enough for the default suite
@@ -32,5 +32,5 @@ def test_posterior_matches_reference_or_fits_cleanly(posterior, backend, posteri
     checks = {c.name: c for c in verdict.checks}
     assert checks["divergences"].passed, verdict.report()
     assert checks["r_hat"].passed, verdict.report()
-    if reference_path(posteriordb, ADAPTERS[posterior].reference_name).exists():
+    if reference_for(PosteriorDatabase.open(posteriordb), posterior) is not None:
         assert result.passed, result.report()

@@ -12,9 +12,9 @@ import pymc as pm
 import pytest
 
 import probgen
-from models.eight_schools import EightSchools
 from probgen.cli import main
-from probgen.reference import compare, draws_to_json, load_reference, stan_flatten
+from probgen.posteriordb import PosteriorDatabase, compare, draws_to_json, stan_flatten
+from probgen.zoo.eight_schools import EightSchools
 
 POSTERIOR = "eight_schools-eight_schools_noncentered"
 
@@ -47,7 +47,7 @@ class WrongPriorSchools(EightSchools):
 def test_a_wrong_prior_fails_the_reference(backend, posteriordb):
     fit = probgen.sample(WrongPriorSchools(), backend=backend, seed=1, check=False)
     flat = stan_flatten({k: fit["posterior"][k].values for k in ("mu", "tau", "theta")})
-    table = compare(flat, load_reference(posteriordb, POSTERIOR))
+    table = compare(flat, PosteriorDatabase.open(posteriordb).load_reference(POSTERIOR))
     assert not table["passed"].all()
     assert not table.loc["mu", "passed"] and table.loc["mu", "z_mean"] > 4.5
 

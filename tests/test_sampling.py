@@ -12,7 +12,7 @@ from conftest import FAST
 
 import probgen
 from probgen.backends import STAT_NAMES
-from probgen.reference import compare, stan_flatten
+from probgen.posteriordb import compare, stan_flatten
 
 AGREEMENT_MODELS = ["eight_schools", "linear_regression", "logistic_regression"]
 
@@ -159,7 +159,7 @@ def test_chains_run_in_parallel_on_cpu():
 
 @pytest.mark.parametrize("sampler", ["nutpie", "numpyro", "blackjax"])
 def test_every_pymc_sampler_matches_the_reference(sampler, posteriordb):
-    from probgen.reference import run_reference
+    from probgen.posteriordb import run_reference
 
     pytest.importorskip(sampler)
     result = run_reference(

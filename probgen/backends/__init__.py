@@ -1,28 +1,42 @@
-"""The two backends. Each module offers the same functions:
+"""Backends: one per inference library, each implementing :class:`~probgen.backends.base.Backend`.
 
-``fit``, ``prior_predictive``, ``posterior_predictive``, ``log_density`` —
-taking a :class:`probgen.Model` and validated :class:`probgen.ModelData` and
-returning plain NumPy arrays keyed by site name, shaped (chain, draw, ...).
-Building the ArviZ DataTree from them is :mod:`probgen.results`' job, so both
-backends produce identical structures.
+``numpyro.py`` (NumPyro's NUTS on JAX) and ``pymc/`` (PyMC, with its samplers:
+PyMC's NUTS, nutpie, NumPyro and BlackJAX on the PyMC twin). The contract is
+written down in :mod:`probgen.backends.base`; the samplers are one table in
+:mod:`probgen.backends.samplers`. Backends are imported on first use, so
+``import probgen`` loads neither JAX nor PyMC.
 """
 
-BACKENDS = ("numpyro", "pymc")
+from __future__ import annotations
 
-#: samplers each backend can drive; the first is the default
-SAMPLERS: dict[str, tuple[str, ...]] = {
-    "numpyro": ("numpyro",),
-    "pymc": ("pymc", "nutpie", "numpyro", "blackjax"),
+import importlib
+from functools import cache
+
+from probgen.backends.base import STAT_NAMES, Backend, RawFit
+from probgen.backends.samplers import BACKENDS, SAMPLERS, Sampler, check_backend, get_sampler
+
+#: backend name -> "module:Class"
+_BACKEND_CLASSES = {
+    "numpyro": "probgen.backends.numpyro:NumPyroBackend",
+    "pymc": "probgen.backends.pymc:PyMCBackend",
 }
 
-#: the sample_stats every fit carries, whatever the backend and sampler
-STAT_NAMES = (
-    "diverging",
-    "lp",
-    "energy",
-    "step_size",
-    "tree_depth",
-    "n_steps",
-    "acceptance_rate",
-    "reached_max_treedepth",
-)
+
+@cache
+def get_backend(name: str) -> Backend:
+    """The backend called ``name`` (``"numpyro"`` or ``"pymc"``), imported on first use."""
+    module, _, cls = _BACKEND_CLASSES[check_backend(name)].partition(":")
+    return getattr(importlib.import_module(module), cls)()
+
+
+__all__ = [
+    "BACKENDS",
+    "SAMPLERS",
+    "STAT_NAMES",
+    "Backend",
+    "RawFit",
+    "Sampler",
+    "check_backend",
+    "get_backend",
+    "get_sampler",
+]

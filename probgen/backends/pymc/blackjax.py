@@ -26,18 +26,13 @@ from pymc.sampling.jax import (
 )
 from pymc.util import get_default_varnames
 
+from probgen.settings import SamplerSettings
 
-def sample(
-    pm_model: pm.Model,
-    *,
-    chains: int,
-    draws: int,
-    warmup: int,
-    seed: int,
-    target_accept: float,
-    max_tree_depth: int,
-    progress: bool = False,
-):
+
+def sample(pm_model: pm.Model, settings: SamplerSettings, *, progress: bool = False):
+    """Window adaptation then NUTS, one chain per device (or vmapped); a DataTree."""
+    chains, draws, warmup, seed = settings.chains, settings.draws, settings.warmup, settings.seed
+    target_accept, max_tree_depth = settings.target_accept, settings.max_tree_depth
     logp_fn = get_jaxified_logp(pm_model)  # log density of the unconstrained values
     init = _get_batched_jittered_initial_points(
         model=pm_model, chains=chains, initvals=None, random_seed=seed, logp_fn=logp_fn
@@ -50,6 +45,7 @@ def sample(
         adapt = blackjax.window_adaptation(
             blackjax.nuts,
             logp_fn,
+            is_mass_matrix_diagonal=not settings.dense_mass,
             target_acceptance_rate=target_accept,
             max_num_doublings=max_tree_depth,
         )
