@@ -27,7 +27,10 @@ class LinearRegression(DesignMatrixModel):
         y[i]      ~ Normal(intercept + X[i, :] @ coef, sigma)      (observed)
 
     Dims: ``X`` is (obs, feature), ``coef`` along ``feature`` labelled by the column
-    names of X, ``y`` along ``obs``.
+    names of X, ``y`` along ``obs``. A table ``X`` (DataFrame or CSV) may hold
+    numbers, booleans (used as 0/1) and text or categorical columns, dummy-coded
+    against a reference level with coefficients labelled ``column[T.level]``;
+    :func:`probgen.predict` matches new tables to the fit's columns by name.
 
     Priors are strings understood by :class:`probgen.Prior`, e.g.
     ``"normal(0, 10)"``, ``"student_t(3, 8, 10)"``, ``"half_cauchy(2.5)"`` or
@@ -38,7 +41,8 @@ class LinearRegression(DesignMatrixModel):
 
     Data: default is ``kidiq`` (Gelman & Hill; N=434 children): ``y`` the
     child's test score, ``X`` the mother's high-school completion (mom_hs) and
-    IQ (mom_iq). A CSV needs a ``y`` column; every other column is a predictor.
+    IQ (mom_iq). A CSV (or a DataFrame given as the whole data set) needs a ``y``
+    column; every other column is a predictor.
 
     Inference difficulty: easy when predictors are centered; strongly correlated
     intercept and slopes when they are not (e.g. mom_iq ≈ 100), which NUTS

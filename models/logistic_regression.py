@@ -27,7 +27,10 @@ class LogisticRegression(DesignMatrixModel):
         y[i]      ~ Bernoulli(logit⁻¹(intercept + X[i, :] @ coef))   (observed)
 
     Dims: ``X`` (obs, feature), ``coef`` along ``feature`` labelled by the column
-    names, ``y`` along ``obs``.
+    names, ``y`` along ``obs``. A table ``X`` (DataFrame or CSV) may hold numbers,
+    booleans (used as 0/1) and text or categorical columns, dummy-coded against a
+    reference level with coefficients labelled ``column[T.level]``;
+    :func:`probgen.predict` matches new tables to the fit's columns by name.
 
     Priors: strings for :class:`probgen.Prior`; defaults Normal(0, 2.5), weakly
     informative for predictors on a unit scale (Gelman et al. 2008). ``"flat"``
@@ -37,7 +40,8 @@ class LogisticRegression(DesignMatrixModel):
     ``y`` = switched to a safe well, predictors dist100 (distance to the
     nearest safe well, 100 m), arsenic (level in own well), educ4 (years of
     education / 4) and assoc (community association member), as in Gelman &
-    Hill ch. 5. A CSV needs a binary ``y`` column; other columns are predictors.
+    Hill ch. 5. A CSV (or a DataFrame given as the whole data set) needs a binary
+    ``y`` column (0/1 or True/False); other columns are predictors.
 
     Inference difficulty: well-conditioned with scaled predictors; separation
     or large unscaled predictors give long, thin posteriors.

@@ -11,9 +11,10 @@ from probgen import _runtime
 _runtime.configure_host_devices()
 
 from probgen._runtime import get_precision, set_precision
-from probgen.data import Field, ModelData, read_data_file
+from probgen.data import CollinearityWarning, DataWarning, Field, ModelData, read_data_file
 from probgen.diagnostics import Verdict, diagnose
 from probgen.errors import (
+    ConfigError,
     DataError,
     ProbgenError,
     UnknownNameError,
@@ -34,7 +35,10 @@ from probgen.results import load_fit, save_fit
 __version__ = "0.1.0"
 
 __all__ = [
+    "CollinearityWarning",
+    "ConfigError",
     "DataError",
+    "DataWarning",
     "Field",
     "Model",
     "ModelData",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,7 +9,7 @@ import xarray as xr
 
 from probgen.backends import get_backend
 from probgen.data import ModelData
-from probgen.errors import UntrustworthyFitWarning
+from probgen.errors import UntrustworthyFitWarning, warn_user
 from probgen.model import Model
 from probgen.registry import get_model
 from probgen.results import build_datatree
@@ -21,6 +20,7 @@ def sample(
     model: str | Model,
     data: Mapping[str, Any] | ModelData | None = None,
     *,
+    config: Mapping[str, Any] | None = None,
     backend: str = "numpyro",
     sampler: str | None = None,
     chains: int = 4,
@@ -44,6 +44,11 @@ def sample(
         Registry name (``probgen.list_models()``) or a model instance.
     data : mapping, DataFrame or None
         The model's inputs; None uses its bundled data set.
+    config : mapping, optional
+        The model's configuration when ``model`` is a name (e.g.
+        ``{"centered": True}``), as for ``probgen.get_model(model, **config)``:
+        each value checked against the type the model declares. An error with a
+        model instance (configure the instance instead).
     backend : {"numpyro", "pymc"}
     sampler : str, optional
         For ``backend="pymc"``: "pymc" (default), "nutpie", "numpyro" or
@@ -68,8 +73,11 @@ def sample(
     progress : bool
         Show a progress bar while sampling.
     check : bool
-        Run :func:`probgen.diagnose` and warn (``UntrustworthyFitWarning``) when
-        the fit should not be trusted.
+        Run :func:`probgen.diagnose` and warn (``UntrustworthyFitWarning``, a
+        short message: what failed and one thing to try) when the verdict is not
+        ok, including when a check could not be computed (R-hat with one chain).
+        A failure of the diagnostics themselves is a warning too: the draws are
+        returned whatever happens after sampling.
 
     Returns
     -------
@@ -77,7 +85,10 @@ def sample(
         Groups posterior, sample_stats, log_likelihood, observed_data and
         constant_data; the same names, dims and coords from both backends.
     """
-    model = get_model(model)
+    for name, flag in (("progress", progress), ("check", check)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be True or False, got {type(flag).__name__} {flag!r}")
+    model = _resolve_model(model, config)
     defaults = model.sampler_defaults
     settings = make_settings(
         backend=backend,
@@ -100,14 +111,45 @@ def sample(
     raw = get_backend(settings.backend).fit(model, prepared, settings, progress=progress)
     dt = build_datatree(model, prepared, raw, settings=settings.as_attrs())
     if check:
-        from probgen.diagnostics import diagnose
-
-        verdict = diagnose(dt)
-        if not verdict.ok:
-            warnings.warn(
-                UntrustworthyFitWarning(
-                    f"this fit of {model.name} should NOT be trusted:\n{verdict.report()}"
-                ),
-                stacklevel=2,
-            )
+        _warn_if_untrustworthy(dt, model)
     return dt
+
+
+def _resolve_model(model: str | Model, config: Mapping[str, Any] | None) -> Model:
+    """The model instance for ``sample``'s ``model`` and ``config`` arguments."""
+    if config is None:
+        return get_model(model)
+    if isinstance(model, Model):
+        raise TypeError(
+            f"config= cannot be given with a model instance ({model!r}); configure the "
+            "instance itself, or pass the model's name"
+        )
+    if not isinstance(config, Mapping):
+        raise TypeError(
+            f"config must be a mapping of configuration key to value, got "
+            f"{type(config).__name__} {config!r}"
+        )
+    bad = [k for k in config if not isinstance(k, str)]
+    if bad:
+        raise TypeError(f"config keys must be strings, got {bad[0]!r}")
+    return get_model(model, **config)
+
+
+def _warn_if_untrustworthy(dt: xr.DataTree, model: Model) -> None:
+    """Warn, attributed to the user's call, when the fit should not be trusted.
+
+    Never raises: the draws exist by now and a failure of the diagnostics must
+    not lose them, so it becomes a warning as well.
+    """
+    from probgen.diagnostics import diagnose
+
+    try:
+        verdict = diagnose(dt)
+        message = None if verdict.ok else verdict.warning_message(model.name)
+    except Exception as exc:  # any failure: the fit is still returned
+        message = (
+            f"the diagnostics of this {model.name} fit failed ({type(exc).__name__}: {exc}); "
+            "the draws are returned unchecked. Retry with probgen.diagnose(fit)."
+        )
+    if message is not None:
+        warn_user(message, UntrustworthyFitWarning)

@@ -12,7 +12,11 @@ registered with one line in ``models/__init__.py``. It provides
 * ``numpyro_model(data)`` and ``pymc_model(data)``, written by hand with the
   SAME site names, dims (NumPyro plates named like the PyMC dims) and
   parameterization; an observed value of None means "generate it";
-* ``default_data()``: a bundled data set.
+* ``default_data()``: a bundled data set;
+* its configuration as the parameters of ``__init__``, each with a type
+  annotation and a default (``centered: bool = False``), stored under the same
+  names. The annotation is the type every value is checked against, from
+  Python and from the command line (:mod:`probgen.config`).
 
 Optional: ``sizes`` (Stan-style size keys such as ``J`` accepted in data),
 ``covariates`` (fields that may be replaced for out-of-sample predictions),
@@ -36,6 +40,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from probgen.config import check_call, config_types
 from probgen.data import Field, ModelData, apply_coords, check_size, prepare_data
 
 
@@ -52,17 +57,25 @@ class Model:
     counterpart: ClassVar[str | None] = None
 
     # ----------------------------------------------------------------- config
+    def __new__(cls, *args: Any, **kwargs: Any) -> Model:
+        """Check the configuration against the types ``__init__`` declares, first.
+
+        Every way of making a model (``get_model``, ``probgen.sample(config=)``,
+        the CLI, a fit read back from a file, ``EightSchools(...)`` itself) goes
+        through here, so a wrongly typed value (``centered="false"``) or an
+        unknown key is an error before the subclass's ``__init__`` sees it; see
+        :mod:`probgen.config` for the rules.
+        """
+        check_call(cls, args, kwargs)
+        return super().__new__(cls)
+
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, as stored (scikit-learn's ``get_params``)."""
-        sig = inspect.signature(type(self).__init__)
-        return {
-            p: getattr(self, p)
-            for p in sig.parameters
-            if p != "self" and sig.parameters[p].kind is not inspect.Parameter.VAR_KEYWORD
-        }
+        return {p: getattr(self, p) for p in config_types(type(self))}
 
     def config_json(self) -> str:
-        return json.dumps(self.get_config(), sort_keys=True, default=str)
+        """The configuration as JSON (NumPy scalars and arrays as plain numbers and lists)."""
+        return json.dumps(self.get_config(), sort_keys=True, default=_json_default)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
@@ -238,6 +251,16 @@ class Model:
     def describe(cls) -> str:
         """The model's generative story (its docstring)."""
         return inspect.cleandoc(cls.__doc__ or "")
+
+
+def _json_default(value: Any) -> Any:
+    # a NumPy value must come back as the number it is (K=np.int64(3) -> 3), not as
+    # the string str() would give, which the type check would then reject on load
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
 
 
 def _is_frame(obj: object) -> bool:

@@ -8,7 +8,13 @@ from typing import Any
 import xarray as xr
 
 from probgen.backends import check_backend, get_backend
-from probgen.data import ModelData
+from probgen.data import (
+    ModelData,
+    TableEncoding,
+    design_matrix,
+    encoding_attrs,
+    encodings_from_attrs,
+)
 from probgen.errors import DataError
 from probgen.model import Model
 from probgen.registry import get_model
@@ -95,6 +101,22 @@ def sample_posterior_predictive(
     return add_groups(fit, model, {"posterior_predictive": draws}, data.coords)
 
 
+def _fit_encodings(fit: xr.DataTree, model: Model, old: ModelData) -> dict[str, TableEncoding]:
+    """How the fit encoded each 2-D covariate: as recorded in its ``constant_data``,
+    else numeric columns named by the fit's labels of the covariate's second dim."""
+    recorded = (
+        encodings_from_attrs(fit["constant_data"].attrs) if "constant_data" in fit.children else {}
+    )
+    out: dict[str, TableEncoding] = {}
+    for name in model.covariates:
+        dims = model.field(name).dims
+        if name in recorded:
+            out[name] = recorded[name]
+        elif len(dims) == 2 and dims[1] in old.coords:
+            out[name] = TableEncoding.numeric(old.coords[dims[1]])
+    return out
+
+
 def predict(
     fit: xr.DataTree,
     data: Mapping[str, Any],
@@ -112,6 +134,18 @@ def predict(
         A fit of a model with ``covariates`` (e.g. a regression).
     data : mapping
         New covariates only (e.g. ``{"X": X_new}``); the outcome is generated.
+        A design matrix such as a regression's ``X`` is matched to the fit's
+        columns:
+
+        * a pandas DataFrame by column **name**, in any order: it must hold
+          exactly the columns the fit was made from (for a fit from a plain
+          array, ``x0, x1, ...`` or the ``feature`` coords given then), and is
+          encoded as the fit's table was (booleans as 0/1, categories against
+          the fit's levels: an unseen level is an error);
+        * a plain array by **position**: it is the design matrix itself, with
+          the fit's number of columns in the order of the fit's ``feature``
+          labels (``fit["posterior"]["coef"].coords["feature"]``, dummy
+          columns included).
     coords : mapping, optional
         Labels for the new observations' dimension.
 
@@ -130,8 +164,13 @@ def predict(
     given_obs = [k for k in model.observed if data.get(k) is not None]
     if given_obs:
         raise DataError(f"predict generates {given_obs}; pass covariates only")
-    new = model.prepare(dict(data), coords=coords, require_observed=False)
     old = data_from_fit(fit, model)
+    encodings = _fit_encodings(fit, model, old)
+    data = dict(data)
+    for name, encoding in encodings.items():
+        if data.get(name) is not None:
+            data[name] = design_matrix(data[name], encoding, what=name)
+    new = model.prepare(data, coords=coords, require_observed=False)
     # dims shared with the posterior (e.g. coefficients) must match the fit
     param_dims = {d for dims in model.var_dims().values() for d in dims}
     for dim in param_dims & set(new.coords):
@@ -151,4 +190,7 @@ def predict(
             model, new, _posterior(fit, model), seed=seed
         )
     groups = {"predictions": draws, **data_groups(model, new, prefix="predictions_")}
-    return add_groups(fit, model, groups, new.coords)
+    out = add_groups(fit, model, groups, new.coords)
+    if encodings and "predictions_constant_data" in out.children:
+        out["predictions_constant_data"].attrs.update(encoding_attrs(encodings))
+    return out

@@ -9,8 +9,9 @@ other way round. Users add their own classes with :func:`register_model`.
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
-from probgen.errors import UnknownNameError
+from probgen.errors import ConfigError, UnknownNameError
 from probgen.model import Model
 
 _extra: dict[str, type[Model]] = {}
@@ -72,7 +73,7 @@ def get_model_class(name: str) -> type[Model]:
     return getattr(importlib.import_module(f"{ZOO_PACKAGE}.{module}"), cls_name)
 
 
-def get_model(name: str | Model, **config) -> Model:
+def get_model(name: str | Model, **config: Any) -> Model:
     """Return a model instance by registry name, configured with ``config``.
 
     Parameters
@@ -80,7 +81,15 @@ def get_model(name: str | Model, **config) -> Model:
     name : str or Model
         Registry name (see :func:`list_models`); a Model instance is returned as is.
     **config
-        Constructor arguments of the model class (e.g. ``centered=True``).
+        Constructor arguments of the model class (e.g. ``centered=True``), each
+        checked against the type its ``__init__`` declares (see
+        :mod:`probgen.config`): ``centered="false"`` is an error, not True.
+
+    Raises
+    ------
+    ConfigError
+        (a TypeError and a ValueError) for an unknown key, listing the valid
+        ones, or a value of the wrong type, naming the key, type and value.
     """
     if isinstance(name, Model):
         if config:
@@ -89,5 +98,7 @@ def get_model(name: str | Model, **config) -> Model:
     cls = get_model_class(name)
     try:
         return cls(**config)
+    except ConfigError:
+        raise  # already names the model, the key and what was expected
     except TypeError as exc:
         raise TypeError(f"bad configuration for model {name!r}: {exc}") from None

@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from probgen.backends.base import RawFit
-from probgen.data import ModelData
+from probgen.data import ModelData, encoding_attrs
 from probgen.model import Model
 
 ATTR_MODEL = "probgen_model"
@@ -75,6 +75,10 @@ def build_datatree(
         **data_groups(model, data),
     }
     dt = build_tree(groups, model, data.coords)
+    if "constant_data" in dt.children:
+        # how a table's columns were encoded (dummy levels...), so predict and a
+        # reloaded fit encode new data the same way
+        dt["constant_data"].attrs.update(encoding_attrs(data.encodings))
     attrs = {
         ATTR_MODEL: model.name,
         ATTR_CONFIG: model.config_json(),

@@ -9,7 +9,6 @@ bare (wheel) install.
 import sys
 
 import models  # the user's own package, found first on sys.path (the script's folder)
-
 import probgen
 
 assert getattr(models, "OWNER", None) == "user", f"`import models` gave {models.__file__}"

@@ -7,6 +7,7 @@ fixture makes any attempt to build a sampler fail the test.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import probgen
@@ -79,7 +80,7 @@ def test_bad_model_config():
         ({**GOOD, "y": ["a"] * 8}, "must be numeric"),
         ({**GOOD, "y": [True] * 8}, "got booleans"),
         ({**GOOD, "y": [1, 2, [3]]}, "could not be read|Python objects"),
-        ({**GOOD, "J": 9}, "'J'\\] = 9 but the arrays have 8"),
+        ({**GOOD, "J": 9}, "'J'\\] says 9 entries along 'school'"),
         ({"y": [], "sigma": []}, "empty"),
         ([1, 2, 3], "must be a mapping"),
     ],
@@ -140,7 +141,9 @@ def test_predict_needs_matching_covariates():
     model = probgen.get_model("linear_regression")
     fake = probgen.sample_prior_predictive(model, draws=4)
     fake["posterior"] = fake["prior"]
-    with pytest.raises(probgen.DataError, match="3 entries along 'feature' but the fit has 2"):
+    with pytest.raises(probgen.DataError, match="has 3 columns but the fit has 2"):
         probgen.predict(fake, {"X": np.ones((5, 3))}, model)
+    with pytest.raises(probgen.DataError, match="missing column\\(s\\) \\['mom_hs'\\]"):
+        probgen.predict(fake, {"X": pd.DataFrame({"mom_iq": [100.0]})}, model)
     with pytest.raises(probgen.DataError, match="pass covariates only"):
         probgen.predict(fake, {"X": np.ones((5, 2)), "y": np.ones(5)}, model)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import arviz as az
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 from conftest import FAST
@@ -34,6 +35,11 @@ def test_reloaded_fit_is_usable(fit, tmp_path):
     assert probgen.diagnose(loaded).checks
     pred = probgen.predict(loaded, {"X": np.array([[1.0, 100.0]])})
     assert pred["predictions"]["y"].shape == (2, 200, 1)
+    # a reloaded fit still matches a table's columns by name, not position
+    swapped = probgen.predict(loaded, {"X": pd.DataFrame({"mom_iq": [100.0], "mom_hs": [1.0]})})
+    np.testing.assert_array_equal(
+        swapped["predictions"]["y"].values, pred["predictions"]["y"].values
+    )
 
 
 def test_interrupted_write_keeps_the_old_file(fit, tmp_path, monkeypatch):
