@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from probgen import DataError, Model, ModelData
 from probgen.data import (
     TableEncoding,
@@ -97,3 +99,13 @@ class DesignMatrixModel(Model):
         out = dict(data.coords)
         out["feature"] = [f"x{i}" for i in range(data.size("feature"))]
         return out
+
+    def linear_predictor(
+        self, posterior: Mapping[str, np.ndarray], data: ModelData
+    ) -> np.ndarray:
+        """``intercept + X @ coef`` for every posterior draw: (chain, draw, obs)."""
+        X = np.asarray(data["X"], dtype=float)
+        eta = np.einsum("nk,cdk->cdn", X, np.asarray(posterior["coef"], dtype=float))
+        if "intercept" in posterior:
+            eta = eta + np.asarray(posterior["intercept"], dtype=float)[..., None]
+        return eta

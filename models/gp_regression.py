@@ -165,6 +165,8 @@ class GpRegression(Model):
         Field("y", ("obs",), observed=True, doc="real-valued outcome"),
     )
     sizes = {"N": "obs"}
+    #: probgen.predict reports the latent function at the new inputs too
+    prediction_vars = {"f": ("obs",)}
     covariates = ("x",)
 
     def __init__(self) -> None:
@@ -204,7 +206,8 @@ class GpRegression(Model):
     # ------------------------------------------------------------ prediction
     def predict_draws(self, fit, data: ModelData, *, seed: int) -> dict[str, np.ndarray]:
         """``probgen.predict`` routes here: the GP conditional on the training data."""
-        return {"y": self.predict_conditional(fit, data["x"], seed=seed)["y"].values}
+        draws = self.predict_conditional(fit, data["x"], seed=seed)
+        return {"y": draws["y"].values, "f": draws["f"].values}
 
     def predict_conditional(self, fit: xr.DataTree, x_new: Any, *, seed: int = 0) -> xr.Dataset:
         """The GP posterior predictive at new inputs, one draw per posterior draw.

@@ -18,7 +18,7 @@ from numpyro.distributions import constraints
 from numpyro.distributions.util import validate_sample
 
 from probgen import Field, ModelData
-from probgen.posteriordb import PosteriorAdapter
+from probgen.posteriordb import PosteriorAdapter, stan_flatten
 
 from ._data import load_json
 from ._latent import LatentModel, OrderedNormal, floatx, pm_ordered_normal
@@ -420,14 +420,30 @@ class HmmGaussian(LatentModel):
         return model
 
 
+def _hmm_example_params(posterior) -> dict[str, np.ndarray]:
+    """posteriordb's names for ``hmm_example``: ``theta1``, ``theta2``, ``mu``.
+
+    The Stan program declares the transition rows as separate simplexes
+    ``theta1`` (from state 1) and ``theta2`` (from state 2) and uses
+    ``theta[j, k]`` as the probability of moving from state j to state k, the
+    zoo's ``theta[j, k]`` (dims ``(state, next_state)``, row j = from state j).
+    So ``theta<j>[k]`` is row j of the zoo's ``theta``. Stan's ``theta[j,k]``
+    (the rows stacked) is provided too, in case a reference reports it.
+    """
+    theta = posterior["theta"].transpose("chain", "draw", "state", "next_state").values
+    k = theta.shape[-1]
+    rows = {f"theta{j + 1}": theta[:, :, j, :] for j in range(k)}
+    mu = posterior["mu"].transpose("chain", "draw", "state").values
+    return stan_flatten({**rows, "mu": mu, "theta": theta})
+
+
 POSTERIORDB = [
-    # No reference draws are shipped: the test asks for a clean fit. Default
-    # sampler settings suffice (see the docstring).
+    # Default sampler settings suffice (see the docstring).
     PosteriorAdapter(
         "hmm_example-hmm_example",
         "hmm_gaussian",
         data=lambda d: d,
-        params=("theta", "mu"),
+        params=_hmm_example_params,
         config={"K": 2},
     ),
 ]

@@ -44,6 +44,9 @@ class LinearRegression(DesignMatrixModel):
     IQ (mom_iq). A CSV (or a DataFrame given as the whole data set) needs a ``y``
     column; every other column is a predictor.
 
+    Predictions: :func:`probgen.predict` returns, beside draws of ``y`` at new
+    X, the posterior of the mean ``mu`` = intercept + X @ coef.
+
     Inference difficulty: easy when predictors are centered; strongly correlated
     intercept and slopes when they are not (e.g. mom_iq ≈ 100), which NUTS
     handles with longer trajectories; ``dense_mass=True`` removes the
@@ -57,6 +60,7 @@ class LinearRegression(DesignMatrixModel):
     family = "regression"
     summary = "Normal linear regression, design matrix with named columns, configurable priors"
     counterpart = "sklearn.linear_model.Ridge"
+    prediction_vars = {"mu": ("obs",)}
     fields = (
         Field("X", ("obs", "feature"), doc="design matrix (no intercept column)"),
         Field("y", ("obs",), observed=True, doc="outcome"),
@@ -102,6 +106,10 @@ class LinearRegression(DesignMatrixModel):
         sigma = numpyro.sample("sigma", self._sigma_prior.numpyro())
         with numpyro.plate("obs", n):
             numpyro.sample("y", dist.Normal(mu, sigma), obs=data.get("y"))
+
+    def prediction_quantities(self, posterior, data: ModelData) -> dict:
+        """At new X: ``mu`` = E[y | x] = intercept + X @ coef, per draw."""
+        return {"mu": self.linear_predictor(posterior, data)}
 
     def pymc_model(self, data: ModelData) -> pm.Model:
         with pm.Model(coords=data.coords) as model:

@@ -43,6 +43,11 @@ class LogisticRegression(DesignMatrixModel):
     Hill ch. 5. A CSV (or a DataFrame given as the whole data set) needs a binary
     ``y`` column (0/1 or True/False); other columns are predictors.
 
+    Predictions: :func:`probgen.predict` returns, beside draws of ``y`` at new
+    X, the posterior of the linear predictor ``eta`` and of the class
+    probability ``p`` = logit⁻¹(eta) = P(y = 1 | x), one value per draw (their
+    mean over draws is the posterior predictive probability).
+
     Inference difficulty: well-conditioned with scaled predictors; separation
     or large unscaled predictors give long, thin posteriors.
 
@@ -55,6 +60,7 @@ class LogisticRegression(DesignMatrixModel):
     family = "classification"
     summary = "Logistic regression for a binary outcome with named predictors"
     counterpart = "sklearn.linear_model.LogisticRegression"
+    prediction_vars = {"p": ("obs",), "eta": ("obs",)}
     fields = (
         Field("X", ("obs", "feature"), doc="design matrix (no intercept column)"),
         Field("y", ("obs",), kind="binary", observed=True, doc="binary outcome (0/1)"),
@@ -101,6 +107,11 @@ class LogisticRegression(DesignMatrixModel):
             eta = eta + numpyro.sample("intercept", self._intercept_prior.numpyro())
         with numpyro.plate("obs", n):
             numpyro.sample("y", dist.Bernoulli(logits=eta), obs=data.get("y"))
+
+    def prediction_quantities(self, posterior, data: ModelData) -> dict[str, np.ndarray]:
+        """At new X: ``eta`` (linear predictor) and ``p`` = P(y = 1 | x), per draw."""
+        eta = self.linear_predictor(posterior, data)
+        return {"eta": eta, "p": 1.0 / (1.0 + np.exp(-eta))}
 
     def pymc_model(self, data: ModelData) -> pm.Model:
         with pm.Model(coords=data.coords) as model:

@@ -338,9 +338,7 @@ def _cmd_reference(args) -> int:
         draws_to_json(result.draws, args.save_draws)
         print(f"saved the fitted draws to {args.save_draws}")
     print(result.report())
-    if not result.has_reference:
-        return EXIT_USAGE
-    return EXIT_OK if result.passed else EXIT_FAIL
+    return result.exit_code
 
 
 def main(argv: list[str] | None = None) -> int:

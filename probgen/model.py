@@ -55,6 +55,9 @@ class Model:
     covariates: ClassVar[tuple[str, ...]] = ()
     sampler_defaults: ClassVar[dict[str, Any]] = {}
     counterpart: ClassVar[str | None] = None
+    #: per-draw quantities :func:`probgen.predict` reports beside the generated
+    #: outcome (e.g. a classifier's class probability), name -> dims
+    prediction_vars: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     # ----------------------------------------------------------------- config
     def __new__(cls, *args: Any, **kwargs: Any) -> Model:
@@ -106,6 +109,7 @@ class Model:
     def all_dims(self) -> dict[str, tuple[str, ...]]:
         """Dims of posterior variables and of every data field."""
         dims = {f.name: f.dims for f in self.fields}
+        dims.update(self.prediction_vars)
         dims.update(self.var_dims())
         return dims
 
@@ -204,7 +208,38 @@ class Model:
         posterior draws plugged in, which is right when observations are
         conditionally independent given the parameters (regressions). Models
         where they are not (Gaussian processes) override this to condition on
-        the training data. Return arrays shaped (chain, draw, ...).
+        the training data. Return arrays shaped (chain, draw, ...); keys beyond
+        the observed sites must be declared in ``prediction_vars``.
+        """
+        return None
+
+    def prediction_quantities(
+        self, posterior: Mapping[str, np.ndarray], data: ModelData
+    ) -> dict[str, np.ndarray]:
+        """Per-draw quantities at new covariates, beside the generated outcome.
+
+        ``posterior`` holds (chain, draw, ...) arrays of the variables of
+        ``var_dims``; return arrays (chain, draw, ...) for the names declared in
+        ``prediction_vars`` (e.g. a classifier's probability and linear
+        predictor: the posterior of p(y = 1 | x), not only draws of y).
+        Default: none.
+        """
+        return {}
+
+    def forecast_draws(
+        self,
+        posterior: Mapping[str, np.ndarray],
+        data: ModelData,
+        *,
+        steps: int,
+        rng: np.random.Generator,
+    ) -> dict[str, np.ndarray] | None:
+        """The series ``steps`` ahead of ``data``, one path per posterior draw.
+
+        Models of a series override this (:func:`probgen.forecast` calls it):
+        conditional on the observed series and each draw of the parameters,
+        run the model's recursion forward. Return {observed site: (chain, draw,
+        steps)}. Default None: the model does not forecast.
         """
         return None
 

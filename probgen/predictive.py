@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from probgen.backends import check_backend, get_backend
@@ -147,12 +148,18 @@ def predict(
           labels (``fit["posterior"]["coef"].coords["feature"]``, dummy
           columns included).
     coords : mapping, optional
-        Labels for the new observations' dimension.
+        Labels for the new observations' dimension. Default: the new data's own
+        row labels (a DataFrame's or Series' index); for plain arrays, integers
+        continuing after the fit's labels (n, n+1, ... for a fit of n
+        observations), so new rows never take the label of a training row.
 
     Returns
     -------
     DataTree
-        A copy of ``fit`` with ``predictions`` and ``predictions_constant_data``.
+        A copy of ``fit`` with ``predictions`` (draws of the outcome, one per
+        posterior draw, plus the model's ``prediction_vars``: e.g. the class
+        probability ``p`` and linear predictor ``eta`` of a logistic
+        regression, the latent ``f`` of a GP) and ``predictions_constant_data``.
     """
     model = model_from_fit(fit) if model is None else get_model(model)
     if not model.covariates:
@@ -167,6 +174,7 @@ def predict(
     old = data_from_fit(fit, model)
     encodings = _fit_encodings(fit, model, old)
     data = dict(data)
+    coords = _prediction_labels(model, data, old, coords)
     for name, encoding in encodings.items():
         if data.get(name) is not None:
             data[name] = design_matrix(data[name], encoding, what=name)
@@ -184,13 +192,97 @@ def predict(
     for dim in param_dims - set(new.coords):
         if dim in old.coords:  # parameter-only dims (e.g. lags) come from the fit
             new.coords[dim] = old.coords[dim]
+    posterior = _posterior(fit, model)
     draws = model.predict_draws(fit, new, seed=seed)
     if draws is None:
-        draws = get_backend(backend).posterior_predictive(
-            model, new, _posterior(fit, model), seed=seed
-        )
+        draws = get_backend(backend).posterior_predictive(model, new, posterior, seed=seed)
+    draws = {**draws, **model.prediction_quantities(posterior, new)}
+    undeclared = sorted(set(draws) - set(model.observed) - set(model.prediction_vars))
+    if undeclared:
+        raise TypeError(f"{model.name} predicts {undeclared}, not declared in prediction_vars")
     groups = {"predictions": draws, **data_groups(model, new, prefix="predictions_")}
     out = add_groups(fit, model, groups, new.coords)
     if encodings and "predictions_constant_data" in out.children:
         out["predictions_constant_data"].attrs.update(encoding_attrs(encodings))
+    return out
+
+
+def _prediction_labels(
+    model: Model, data: Mapping[str, Any], old: ModelData, coords: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """Labels of the new observations: the user's ``coords``, else the new data's
+    row labels, else integers continuing after the fit's labels."""
+    coords = dict(coords or {})
+    for name in model.covariates:
+        value = data.get(name)
+        dims = model.field(name).dims
+        if value is None or not dims or dims[0] in coords:
+            continue
+        dim = dims[0]
+        index = getattr(value, "index", None)
+        if index is not None and (hasattr(value, "columns") or hasattr(value, "name")):
+            coords[dim] = [v.item() if hasattr(v, "item") else v for v in index]
+            continue
+        n = np.shape(value)[0] if np.ndim(value) else 0
+        labels = old.coords.get(dim, [])
+        if n and labels and all(isinstance(v, int | np.integer) for v in labels):
+            start = int(max(labels)) + 1
+            coords[dim] = list(range(start, start + n))
+    return coords or None
+
+
+def forecast(
+    fit: xr.DataTree,
+    steps: int,
+    *,
+    model: str | Model | None = None,
+    seed: int = 0,
+) -> xr.DataTree:
+    """Forecast a fitted series ``steps`` ahead, one path per posterior draw.
+
+    Conditional on the observed series and on each posterior draw of the
+    parameters, the model's recursion is run forward (AR, ARMA, GARCH: the
+    next values from the last ones and the last residual or volatility; HMM:
+    the filtered state at the end of the series, then the chain). The spread
+    of the paths is the forecast's uncertainty, parameters included; for
+    intervals use ``arviz_stats.summary(out, group="predictions")`` (equal-tailed
+    89% by default) or quantiles of ``out["predictions"]``.
+
+    Parameters
+    ----------
+    fit : DataTree
+        A fit of a time-series model (``probgen.sample``).
+    steps : int
+        How many steps ahead (>= 1).
+    model : str or Model, optional
+        Default: the model recorded in the fit.
+    seed : int
+
+    Returns
+    -------
+    DataTree
+        A copy of ``fit`` with a ``predictions`` group: the series along
+        ``time``, labelled after the fit's last time label (T, T+1, ...).
+    """
+    model = model_from_fit(fit) if model is None else get_model(model)
+    steps = check_count("steps", steps)
+    seed = check_count("seed", seed, minimum=0)
+    data = data_from_fit(fit, model)
+    draws = model.forecast_draws(
+        _posterior(fit, model), data, steps=steps, rng=np.random.default_rng(seed)
+    )
+    if draws is None:
+        raise ValueError(
+            f"{model.name} does not forecast (it is not a model of one series); "
+            "use probgen.predict for new covariates"
+        )
+    dims = {name: model.field(name).dims for name in draws}
+    time_dims = {d[0] for d in dims.values()}
+    if len(time_dims) != 1:
+        raise TypeError(f"{model.name}.forecast_draws returned series along {time_dims}")
+    (dim,) = time_dims
+    last = data.coords[dim][-1]
+    coords = {**data.coords, dim: list(range(int(last) + 1, int(last) + 1 + steps))}
+    out = add_groups(fit, model, {"predictions": draws}, coords)
+    out["predictions"].attrs.update({"forecast_steps": steps, "seed": seed})
     return out

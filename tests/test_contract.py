@@ -75,7 +75,8 @@ def test_same_sites_and_dims(case):
     pm_latent = {v.name for v in pm_model.free_RVs} | {v.name for v in pm_model.deterministics}
     assert pm_latent == set(model.var_dims())
     assert {v.name for v in pm_model.observed_RVs} == set(model.observed)
-    for name, dims in model.all_dims().items():
+    site_dims = {f.name: f.dims for f in model.fields} | model.var_dims()
+    for name, dims in site_dims.items():
         if name in pm_model.named_vars_to_dims or dims:
             assert tuple(pm_model.named_vars_to_dims.get(name, ())) == dims, name
     trace = random_trace(model, data, jax.random.key(0))

@@ -96,3 +96,51 @@ def test_predictions_keep_parameter_only_dims():
     fit = probgen.sample("ar", backend="pymc", **FAST, seed=1, check=False)
     out = probgen.sample_posterior_predictive(fit, seed=0)
     assert out["posterior_predictive"]["y"].dims == ("chain", "draw", "time")
+
+
+# ------------------------------------------------ what users expect from predict
+def test_prediction_labels_come_from_the_new_data(linreg_fit):
+    X_new = pd.DataFrame({"mom_hs": [0.0, 1.0], "mom_iq": [80.0, 120.0]}, index=["ann", "bob"])
+    out = probgen.predict(linreg_fit, {"X": X_new}, seed=2)
+    assert list(out["predictions"]["y"].coords["obs"].values) == ["ann", "bob"]
+    # a plain array has no labels: they continue after the training rows
+    n = linreg_fit["observed_data"].sizes["obs"]
+    out = probgen.predict(linreg_fit, {"X": X_new.to_numpy()}, seed=2)
+    assert list(out["predictions"]["y"].coords["obs"].values) == [n, n + 1]
+    # the regression mean is reported beside the draws of y
+    mu = out["predictions"]["mu"]
+    assert mu.dims == ("chain", "draw", "obs")
+    post = linreg_fit["posterior"]
+    expect = post["intercept"].values[..., None] + np.einsum(
+        "nk,cdk->cdn", X_new.to_numpy(), post["coef"].values
+    )
+    np.testing.assert_allclose(mu.values, expect)
+
+
+@pytest.mark.parametrize("backend", ["numpyro", "pymc"])
+def test_classifier_predictions_carry_the_class_probability(backend):
+    fit = probgen.sample("logistic_regression", backend=backend, **FAST, seed=3, check=False)
+    X_new = pd.DataFrame(
+        {"dist100": [0.1, 3.0], "arsenic": [5.0, 0.6], "educ4": [2.0, 0.0], "assoc": [0.0, 1.0]}
+    )
+    out = probgen.predict(fit, {"X": X_new}, seed=4)
+    pred = out["predictions"]
+    p, eta, y = pred["p"].values, pred["eta"].values, pred["y"].values
+    assert p.shape == eta.shape == y.shape == (2, 200, 2)
+    np.testing.assert_allclose(p, 1 / (1 + np.exp(-eta)))
+    assert ((p > 0) & (p < 1)).all()
+    # close to a safe well with high arsenic: much more likely to switch
+    assert p[..., 0].mean() > p[..., 1].mean() + 0.3
+    # the draws of y follow p: their mean is within MC error of the mean probability
+    se = np.sqrt(p.mean(axis=(0, 1)) * (1 - p.mean(axis=(0, 1))) / 400)
+    assert np.all(np.abs(y.mean(axis=(0, 1)) - p.mean(axis=(0, 1))) < 4.5 * se)
+
+
+def test_gp_predictions_carry_the_latent_function():
+    fit = probgen.sample("gp_regression", **FAST, seed=1, check=False)
+    out = probgen.predict(fit, {"x": np.array([-10.0, 0.5, 12.0])}, seed=3)
+    pred = out["predictions"]
+    assert set(pred.data_vars) == {"y", "f"}
+    assert pred["f"].dims == ("chain", "draw", "obs")
+    # y = f + noise: same center, more spread
+    assert float(pred["y"].std()) > float(pred["f"].std())
