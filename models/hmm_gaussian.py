@@ -131,6 +131,12 @@ def _np_simulate(mu, sigma, theta, rng, n: int) -> np.ndarray:
     return mu[z] + sigma * rng.normal(size=n)
 
 
+def _logsumexp(a: np.ndarray, axis: int = -1) -> np.ndarray:
+    top = np.max(a, axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    return np.log(np.sum(np.exp(a - top), axis=axis)) + np.squeeze(top, axis=axis)
+
+
 # ===================================================================== Viterbi
 def _viterbi(y, mu, sigma, theta):
     """Most likely state paths, batched over leading dims of mu/sigma/theta.
@@ -377,6 +383,41 @@ class HmmGaussian(LatentModel):
             sigma = float(self.sigma)
         with numpyro.plate("time", n):
             numpyro.sample("y", GaussianHMM(mu, sigma, theta, n), obs=data.get("y"))
+
+    def forecast_draws(self, posterior, data: ModelData, *, steps: int, rng):
+        """``steps`` ahead: per draw, the filtered state distribution at the end of
+        the observed series (forward algorithm), then the chain and emissions run
+        forward. Returns {"y": (chain, draw, steps)}."""
+        y = np.asarray(data["y"], dtype=float)
+        mu = np.asarray(posterior["mu"], dtype=float)
+        theta = np.asarray(posterior["theta"], dtype=float)
+        batch, k = mu.shape[:-1], mu.shape[-1]
+        mu, theta = mu.reshape(-1, k), theta.reshape(-1, k, k)
+        if self.sigma is None:
+            sigma = np.asarray(posterior["sigma"], dtype=float).reshape(-1)
+        else:
+            sigma = np.full(mu.shape[0], float(self.sigma))
+        log_e = (
+            -0.5 * ((y[None, :, None] - mu[:, None, :]) / sigma[:, None, None]) ** 2
+            - np.log(sigma)[:, None, None]
+        )
+        with np.errstate(divide="ignore"):
+            log_t = np.log(theta)
+        filt = log_e[:, 0] - np.log(k)
+        for t in range(1, y.shape[0]):
+            filt = filt - _logsumexp(filt)[:, None]
+            filt = _logsumexp(filt[:, :, None] + log_t, axis=1) + log_e[:, t]
+        prob = np.exp(filt - _logsumexp(filt)[:, None])  # p(z_T | y_1..T)
+        out = np.empty((mu.shape[0], steps))
+        rows = np.arange(mu.shape[0])
+        for h in range(steps):
+            prob = np.einsum("sk,skj->sj", prob, theta)  # p(z_{T+h+1} | y)
+            u = rng.uniform(size=(mu.shape[0], 1))
+            z = np.minimum((np.cumsum(prob, axis=1) < u).sum(axis=1), k - 1)
+            out[:, h] = mu[rows, z] + sigma * rng.standard_normal(mu.shape[0])
+            prob = np.zeros_like(prob)
+            prob[rows, z] = 1.0
+        return {"y": out.reshape(*batch, steps)}
 
     def pymc_model(self, data: ModelData) -> pm.Model:
         k = self.K

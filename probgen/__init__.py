@@ -24,6 +24,7 @@ from probgen.inference import sample
 from probgen.model import Model
 from probgen.posteriordb import run_reference
 from probgen.predictive import (
+    forecast,
     predict,
     sample_posterior_predictive,
     sample_prior_predictive,
@@ -48,6 +49,7 @@ __all__ = [
     "UntrustworthyFitWarning",
     "Verdict",
     "diagnose",
+    "forecast",
     "get_model",
     "get_precision",
     "list_models",

@@ -111,6 +111,22 @@ class Backend(Protocol):
         ...
 
 
+def initial_points(model: Model, chains: int, seed: int) -> list[dict[str, np.ndarray]] | None:
+    """The model's starting point for each chain (:meth:`Model.initial_point`), or None.
+
+    One generator seeded from ``seed`` serves every chain, so both backends
+    start a fit with the same seed from the same points.
+    """
+    rng = np.random.default_rng(seed)
+    points = []
+    for _ in range(chains):
+        point = model.initial_point(rng)
+        if point is None:
+            return None
+        points.append({name: np.asarray(value, dtype=float) for name, value in point.items()})
+    return points
+
+
 def tree_depth_from_steps(n_steps: np.ndarray) -> np.ndarray:
     """Depth of a NUTS trajectory from its number of leapfrog steps.
 

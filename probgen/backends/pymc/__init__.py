@@ -18,7 +18,7 @@ import pytensor
 import xarray as xr
 
 from probgen._runtime import get_precision, preserved_jax_precision
-from probgen.backends.base import STAT_NAMES, RawFit
+from probgen.backends.base import STAT_NAMES, RawFit, initial_points
 from probgen.data import ModelData
 from probgen.errors import ProbgenError
 from probgen.model import Model
@@ -94,8 +94,14 @@ class PyMCBackend:
             kwargs: dict[str, Any] = {}
             if sampler == "pymc":
                 kwargs["cores"] = settings.cores or min(chains, os.cpu_count() or 1)
-                if settings.dense_mass:
-                    kwargs["init"] = "jitter+adapt_full"
+                kwargs["init"] = "jitter+adapt_full" if settings.dense_mass else "jitter+adapt_diag"
+                points = initial_points(model, chains, settings.seed)
+                if points is not None:
+                    # the model's own starts, as on NumPyro: no jitter on top.
+                    # (nutpie and PyMC's JAX samplers start from PyMC's default,
+                    # the prior's center jittered by +-1 on the unconstrained scale.)
+                    kwargs["initvals"] = points
+                    kwargs["init"] = kwargs["init"].removeprefix("jitter+")
             with _floatx(), preserved_jax_precision(), warnings.catch_warnings():
                 # PyMC forks its chain processes; Python warns because JAX threads
                 # exist in this process, but the children run PyTensor's compiled
