@@ -96,7 +96,7 @@ class Arma11(SeriesModel):
     def default_data(self) -> dict[str, Any]:
         return load_json("arma.json")
 
-    def initial_point(self, rng: np.random.Generator) -> dict[str, float]:
+    def initial_point(self, data: ModelData, rng: np.random.Generator) -> dict[str, float]:
         """A chain's start inside the invertible region (see "Initialisation")."""
         return {
             "mu": rng.uniform(-2.0, 2.0),

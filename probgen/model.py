@@ -213,14 +213,15 @@ class Model:
         """
         return None
 
-    def initial_point(self, rng: np.random.Generator) -> dict[str, Any] | None:
+    def initial_point(self, data: ModelData, rng: np.random.Generator) -> dict[str, Any] | None:
         """Where one chain starts (constrained values of every latent sample site),
         or None for the backend's default start.
 
         Override when the default start (NumPyro: uniform in (-2, 2) on the
         unconstrained scale) can land where NUTS cannot adapt, and say why in
-        the docstring. Called once per chain with one generator seeded from the
-        fit's seed, so both backends start from the same points.
+        the docstring. A start may depend on the data (e.g. mixture locations at
+        the data's quantiles). Called once per chain with one generator seeded
+        from the fit's seed, so both backends start from the same points.
         """
         return None
 

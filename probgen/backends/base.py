@@ -111,7 +111,9 @@ class Backend(Protocol):
         ...
 
 
-def initial_points(model: Model, chains: int, seed: int) -> list[dict[str, np.ndarray]] | None:
+def initial_points(
+    model: Model, data: ModelData, chains: int, seed: int
+) -> list[dict[str, np.ndarray]] | None:
     """The model's starting point for each chain (:meth:`Model.initial_point`), or None.
 
     One generator seeded from ``seed`` serves every chain, so both backends
@@ -120,7 +122,7 @@ def initial_points(model: Model, chains: int, seed: int) -> list[dict[str, np.nd
     rng = np.random.default_rng(seed)
     points = []
     for _ in range(chains):
-        point = model.initial_point(rng)
+        point = model.initial_point(data, rng)
         if point is None:
             return None
         points.append({name: np.asarray(value, dtype=float) for name, value in point.items()})

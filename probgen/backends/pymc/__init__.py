@@ -95,7 +95,7 @@ class PyMCBackend:
             if sampler == "pymc":
                 kwargs["cores"] = settings.cores or min(chains, os.cpu_count() or 1)
                 kwargs["init"] = "jitter+adapt_full" if settings.dense_mass else "jitter+adapt_diag"
-                points = initial_points(model, chains, settings.seed)
+                points = initial_points(model, data, chains, settings.seed)
                 if points is not None:
                     # the model's own starts, as on NumPyro: no jitter on top.
                     # (nutpie and PyMC's JAX samplers start from PyMC's default,
