@@ -6,6 +6,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import numpyro
 import numpyro.distributions as dist
 import pymc as pm
@@ -106,6 +107,25 @@ class Garch11(SeriesModel):
 
     def default_data(self) -> dict[str, Any]:
         return load_json("garch.json")
+
+    def forecast_draws(self, posterior, data: ModelData, *, steps: int, rng):
+        """``steps`` ahead: per draw, the volatility recursion over the observed
+        series (sigma[1] = sigma1), then run forward with new normal draws.
+        {"y": (chain, draw, steps)}."""
+        y = np.asarray(data["y"], dtype=float)
+        mu, alpha0, alpha1, beta1 = (
+            np.asarray(posterior[k], dtype=float) for k in ("mu", "alpha0", "alpha1", "beta1")
+        )
+        sigma = np.full_like(mu, float(data["sigma1"]))
+        for y_t in y[:-1]:  # sigma[t+1] from y[t] and sigma[t]
+            sigma = np.sqrt(alpha0 + alpha1 * (y_t - mu) ** 2 + beta1 * sigma**2)
+        y_prev = np.full_like(mu, y[-1])
+        out = np.empty((*mu.shape, steps))
+        for h in range(steps):
+            sigma = np.sqrt(alpha0 + alpha1 * (y_prev - mu) ** 2 + beta1 * sigma**2)
+            y_prev = mu + sigma * rng.standard_normal(mu.shape)
+            out[..., h] = y_prev
+        return {"y": out}
 
     def numpyro_model(self, data: ModelData) -> None:
         y, sigma1 = data.get("y"), data["sigma1"]

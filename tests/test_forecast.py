@@ -78,3 +78,20 @@ def test_forecast_refuses_models_that_are_not_series():
         probgen.forecast(fit, steps=3)
     with pytest.raises(ValueError, match="steps"):
         probgen.forecast(fit, steps=0)
+
+
+def test_garch_forecast_runs_the_volatility_forward():
+    model = probgen.get_model("garch11")
+    y = np.array([0.3, -1.0, 0.5, 2.0])
+    mu, a0, a1, b1, s1 = 0.1, 0.2, 0.3, 0.5, 0.5
+    sigma = s1
+    for y_t in y[:-1]:
+        sigma = np.sqrt(a0 + a1 * (y_t - mu) ** 2 + b1 * sigma**2)
+    next_sigma = np.sqrt(a0 + a1 * (y[-1] - mu) ** 2 + b1 * sigma**2)
+    post = _posterior(mu=mu, alpha0=a0, alpha1=a1, beta1=b1)
+    post = {k: np.repeat(v, 3000, axis=1) for k, v in post.items()}
+    data = ModelData({"y": y, "sigma1": np.asarray(s1)}, {"time": list(range(4))})
+    out = model.forecast_draws(post, data, steps=2, rng=np.random.default_rng(0))["y"]
+    step1 = out[..., 0].ravel()
+    assert abs(step1.mean() - mu) < 4.5 * next_sigma / np.sqrt(step1.size)
+    assert step1.std() == pytest.approx(next_sigma, rel=0.05)
