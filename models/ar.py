@@ -110,6 +110,23 @@ class Ar(SeriesModel):
     def default_data(self) -> dict[str, Any]:
         return split_stan_data(load_json("arK.json"))
 
+    def forecast_draws(self, posterior, data: ModelData, *, steps: int, rng):
+        """``steps`` ahead: per draw, from the last K values of the series.
+        {"y": (chain, draw, steps)}."""
+        s = np.concatenate([np.asarray(data["y_init"], float), np.asarray(data["y"], float)])
+        alpha, sigma = (np.asarray(posterior[k], dtype=float) for k in ("alpha", "sigma"))
+        beta = np.asarray(posterior["beta"], dtype=float)  # (..., K): lag 1 first
+        k = beta.shape[-1]
+        history = np.broadcast_to(s[-k:][::-1], beta.shape).copy()  # most recent first
+        out = np.empty((*alpha.shape, steps))
+        with np.errstate(over="ignore", invalid="ignore"):
+            for h in range(steps):
+                y_t = alpha + np.sum(beta * history, axis=-1)
+                y_t = y_t + sigma * rng.standard_normal(alpha.shape)
+                history = np.concatenate([y_t[..., None], history[..., :-1]], axis=-1)
+                out[..., h] = y_t
+        return {"y": out}
+
     def numpyro_model(self, data: ModelData) -> None:
         y_init, y = data["y_init"], data.get("y")
         k = y_init.shape[0]
@@ -118,7 +135,7 @@ class Ar(SeriesModel):
             beta = numpyro.sample("beta", dist.Normal(0.0, 10.0))
         sigma = numpyro.sample("sigma", dist.HalfCauchy(2.5))
         if y is not None:
-            mu = alpha + jnp.asarray(lag_matrix(y_init, y)) @ beta
+            mu = alpha + _jax_lags(y_init, y, k) @ beta
             with numpyro.plate("time", y.shape[0]):
                 numpyro.sample("y", dist.Normal(mu, sigma), obs=y)
             return
@@ -161,6 +178,13 @@ class Ar(SeriesModel):
                     dims="time",
                 )
         return model
+
+
+def _jax_lags(y_init, y, k: int):
+    """:func:`lag_matrix` in ``jax.numpy`` (``k`` static): the data may be traced."""
+    s = jnp.concatenate([jnp.asarray(y_init), jnp.asarray(y)])
+    n = y.shape[0]
+    return jnp.stack([s[k - lag : k - lag + n] for lag in range(1, k + 1)], axis=1)
 
 
 def _pytensor_lags(y_init, y, k: int):

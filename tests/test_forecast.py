@@ -95,3 +95,15 @@ def test_garch_forecast_runs_the_volatility_forward():
     step1 = out[..., 0].ravel()
     assert abs(step1.mean() - mu) < 4.5 * next_sigma / np.sqrt(step1.size)
     assert step1.std() == pytest.approx(next_sigma, rel=0.05)
+
+
+def test_ar_forecast_uses_the_last_k_values():
+    model = probgen.get_model("ar")
+    y_init, y = np.array([1.0, 2.0]), np.array([3.0, 5.0, 4.0])
+    post = _posterior(alpha=0.5, beta=[0.6, -0.2], sigma=1e-12)
+    data = ModelData({"y_init": y_init, "y": y}, {"init": [0, 1], "time": [2, 3, 4], "lag": [1, 2]})
+    out = model.forecast_draws(post, data, steps=2, rng=np.random.default_rng(0))["y"]
+    step1 = 0.5 + 0.6 * 4.0 - 0.2 * 5.0
+    step2 = 0.5 + 0.6 * step1 - 0.2 * 4.0
+    np.testing.assert_allclose(out[..., 0], step1)
+    np.testing.assert_allclose(out[..., 1], step2)
