@@ -100,9 +100,7 @@ class DesignMatrixModel(Model):
         out["feature"] = [f"x{i}" for i in range(data.size("feature"))]
         return out
 
-    def linear_predictor(
-        self, posterior: Mapping[str, np.ndarray], data: ModelData
-    ) -> np.ndarray:
+    def linear_predictor(self, posterior: Mapping[str, np.ndarray], data: ModelData) -> np.ndarray:
         """``intercept + X @ coef`` for every posterior draw: (chain, draw, obs)."""
         X = np.asarray(data["X"], dtype=float)
         eta = np.einsum("nk,cdk->cdn", X, np.asarray(posterior["coef"], dtype=float))
