@@ -79,6 +79,65 @@ def check_config(model, *, ints: dict[str, int], positive: tuple[str, ...] = ())
             raise ValueError(f"{name} must be > 0, got {getattr(model, name)!r}")
 
 
+def mixture_start(
+    y: np.ndarray, k: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A data-informed starting point for a mixture ordered on its first coordinate.
+
+    The points are sorted by their first coordinate and split into ``k`` groups
+    of (nearly) equal size; component k starts at group k's mean, jittered by
+    a tenth of the group's sd, with sds at the group's sds times
+    ``exp(uniform(-0.3, 0.3))`` and weights near uniform. This is the Bayesian
+    analogue of a k-means/quantile start for EM: every component starts on its
+    own side of the others, so no chain begins in the wrong order, where the
+    ordering constraint would trap it (see the mixture models' docstrings).
+
+    Parameters
+    ----------
+    y : ndarray, shape (N, D)
+        The observations (finite; ``N >= 1``).
+    k : int
+        Number of components.
+    rng : numpy.random.Generator
+        Source of the jitter (one generator serves every chain of a fit).
+
+    Returns
+    -------
+    mu : ndarray, shape (k, D)
+        Locations, ``mu[:, 0]`` strictly increasing.
+    sigma : ndarray, shape (k, D)
+        Positive scales.
+    theta : ndarray, shape (k,)
+        Weights, positive and summing to 1.
+    """
+    y = np.asarray(y, dtype=float)
+    if y.ndim != 2 or y.shape[0] < 1:
+        raise ValueError(f"y must be an (N, D) array with N >= 1, got shape {y.shape}")
+    n, d = y.shape
+    order = np.argsort(y[:, 0], kind="stable")
+    if n >= k:
+        groups = np.array_split(order, k)
+    else:  # fewer points than components: share points (ties broken below)
+        groups = [order[[min(j * n // k, n - 1)]] for j in range(k)]
+    # a scale for the data that is never 0 (constant data would give sd 0, and any
+    # positive sd starts such a fit as well as another)
+    spread = y.std(axis=0)
+    spread = np.where(np.isfinite(spread) & (spread > 0), spread, 1.0)
+    loc = np.stack([y[g].mean(axis=0) for g in groups])
+    sd = np.stack([y[g].std(axis=0) if len(g) > 1 else spread for g in groups])
+    sd = np.where(sd > 0, sd, spread)
+    mu = loc + 0.1 * sd * rng.standard_normal((k, d))
+    # strictly increasing first coordinate: the jitter may cross two close groups
+    # and tied groups (repeated values, N < K) have equal means
+    for j in range(1, k):
+        # relative to the values too, or a tiny spread far from 0 would be lost
+        gap = max(1e-3 * spread[0], 1e-6 * abs(mu[j - 1, 0]))
+        mu[j, 0] = max(mu[j, 0], mu[j - 1, 0] + gap)
+    sigma = sd * np.exp(rng.uniform(-0.3, 0.3, size=(k, d)))
+    weights = np.exp(rng.uniform(-0.2, 0.2, size=k))
+    return mu, sigma, weights / weights.sum()
+
+
 class LatentModel(Model):
     """Base of the latent-class models: ``N`` a size key, ``K`` (and ``D``) configuration.
 

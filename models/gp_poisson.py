@@ -36,21 +36,25 @@ class GpPoisson(Model):
     Generative story (site names as in both backends), for observations
     i, j = 1..N with inputs ``x``::
 
-        rho        ~ Gamma(25, rate=4)                 (length scale, > 0)
-        alpha      ~ HalfNormal(2)                     (marginal sd of f)
-        K[i, j]    = alpha² · exp(-(x[i] - x[j])² / (2 rho²)) + 1e-10 · [i = j]
-        L          = cholesky(K)
-        f_tilde[i] ~ Normal(0, 1)
-        f          = L @ f_tilde                       (deterministic, f ~ MVN(0, K))
-        k[i]       ~ Poisson(exp(f[i]))                (observed)
+        rho         ~ Gamma(25, rate=4)                (length scale, > 0)
+        alpha       ~ HalfNormal(2)                    (marginal sd of f)
+        K[i, j]     = alpha² · exp(-(x[i] - x[j])² / (2 rho²)) + 1e-10 · [i = j]
+        L           = cholesky(K)
+        f_scaled[i] ~ Normal(0, alpha)                 (sampled)
+        f_tilde     = f_scaled / alpha                 (deterministic, ~ Normal(0, 1))
+        f           = L @ f_tilde                      (deterministic, f ~ MVN(0, K))
+        k[i]        ~ Poisson(exp(f[i]))               (observed)
 
     This is posteriordb's ``gp_pois_regr-gp_pois_regr``; its reported parameters
-    are ``rho``, ``alpha`` and ``f`` (``f_tilde`` is the non-centered
-    auxiliary). The kernel and its Cholesky factor are built by hand in each
+    are ``rho``, ``alpha`` and ``f``. ``f_tilde`` is posteriordb's non-centered
+    auxiliary and ``f_scaled = alpha · f_tilde`` the coordinate actually sampled:
+    a change of variables of the auxiliary only (f_tilde is exactly Normal(0, 1),
+    f = L @ f_tilde with the same L and jitter), so the density of
+    (rho, alpha, f) is posteriordb's. The kernel and its Cholesky factor are built by hand in each
     backend (``jax.numpy`` / ``pytensor``); the 1e-10 jitter keeps the
     factorisation defined for the near-singular squared-exponential kernel.
 
-    Dims: ``x``, ``k``, ``f_tilde`` and ``f`` along ``obs``; ``rho`` and
+    Dims: ``x``, ``k``, ``f_scaled``, ``f_tilde`` and ``f`` along ``obs``; ``rho`` and
     ``alpha`` scalars.
 
     Data: default is posteriordb's ``gp_pois_regr`` (N=11 equally spaced
@@ -60,26 +64,33 @@ class GpPoisson(Model):
 
     Inference difficulty: a latent GP is a hierarchical model, so its
     centered form (f ~ MVN(0, K)) has a funnel between ``alpha`` and ``f``.
-    The non-centered form used here moves it to the prior, but with counts this
-    large (up to 82) the likelihood pins f tightly, so the posterior of
-    (``alpha``, ``f_tilde``) is itself funnel-shaped: f_tilde = L⁻¹ f must shrink
-    as alpha grows (f_tilde[0] = f[0] / alpha; their posterior correlation,
-    log alpha against f_tilde[0], is about -0.97). It is also strongly
-    correlated: L[i, i] is the conditional sd of f[i] given f[:i], tiny for a
-    smooth kernel, so the later f_tilde components depend sharply on rho, alpha
-    and the earlier ones; a diagonal mass matrix then needs step sizes ≈ 0.02
-    and trees of depth 7-9. The length scale ``rho`` is only partly
-    identified by 11 points (posterior ≈ 5.7 ± 0.66 against the Gamma(25, 4)
-    prior's 6.25 ± 1.25).
+    Sampling f_tilde (f = L @ f_tilde) moves it to the prior, but with counts
+    this large (up to 82) the likelihood pins f tightly, so the posterior of
+    (``alpha``, ``f_tilde``) is itself funnel-shaped: f_tilde = L⁻¹ f = (L/alpha)⁻¹ f
+    / alpha must shrink as alpha grows (f_tilde[0] = f[0] / alpha, f[0] ≈ log 40
+    ± 0.16; posterior correlation of log alpha and f_tilde[0] -0.97). That neck
+    caused divergences at every target_accept up to 0.95 on some sampler path.
+    The sampled coordinate ``f_scaled = alpha · f_tilde = (L/alpha)⁻¹ f`` is f
+    whitened by the unit-amplitude factor L/alpha, which does not depend on
+    alpha (up to the 1e-10 jitter), so given the data it does not move with
+    alpha (correlation with log alpha ≤ 0.3 in every component, 0.02 for
+    component 0) and the funnel is gone. Its prior Normal(0, alpha) couples it to
+    alpha as in a centered model, but with 11 components alpha is well determined
+    by |f_scaled| (sd of log alpha ≈ 0.26). What remains is correlation: the
+    data fix a few combinations of f_scaled and log rho far more tightly than
+    each coordinate (smallest eigenvalue of the posterior correlation matrix
+    ≈ 0.003), so a diagonal mass matrix needs step sizes ≈ 0.03 and trees of
+    depth 6-9. The length scale ``rho`` is only partly identified by 11 points
+    (posterior ≈ 5.7 ± 0.67 against the Gamma(25, 4) prior's 6.25 ± 1.25).
 
-    Settings: ``sampler_defaults`` raise target_accept to 0.95. Measured on
-    4 x 1000 draws (diagonal mass): at 0.8 NumPyro had 12 divergences (in the
-    neck of the funnel), at 0.9 one, at 0.95 none (NumPyro seeds 1 and 2, PyMC
-    seed 1), R-hat <= 1.004. A dense mass matrix shortens the trees to depth
-    5-6 but its larger step size diverges in the neck (29 at 0.8, 0-1 at 0.95),
-    so it is not the default. The posteriordb adapter also allows
-    max_tree_depth 12, because at 0.95 about 1 in 2,000 transitions reaches
-    depth 10.
+    Settings: ``sampler_defaults`` set target_accept 0.9 and max_tree_depth 12.
+    With f_scaled the step size is set by the correlation, not by the target, so
+    0.9 costs little and leaves a margin for every sampler path; rare long
+    trajectories are not cut by the depth limit. A dense mass matrix is not
+    used: it shortens the trees but its larger step size diverges in what is
+    left of the neck (and nutpie and BlackJAX would not use it). With the
+    f_tilde parameterization, even target_accept 0.95 diverged on most sampler
+    paths (figures in ``benchmarks/ROBUSTNESS.md``).
 
     Precision: float64 only (probgen's CPU default). In float32 the 1e-10
     jitter is far below the round-off of K's diagonal, and the Cholesky factor
@@ -110,13 +121,19 @@ class GpPoisson(Model):
         Field("k", ("obs",), kind="count", observed=True, doc="count outcome"),
     )
     sizes = {"N": "obs"}
-    sampler_defaults = {"target_accept": 0.95}
+    sampler_defaults = {"target_accept": 0.9, "max_tree_depth": 12}
 
     def __init__(self) -> None:
         pass
 
     def var_dims(self) -> dict[str, tuple[str, ...]]:
-        return {"rho": (), "alpha": (), "f_tilde": ("obs",), "f": ("obs",)}
+        return {
+            "rho": (),
+            "alpha": (),
+            "f_scaled": ("obs",),
+            "f_tilde": ("obs",),
+            "f": ("obs",),
+        }
 
     def default_data(self) -> dict[str, Any]:
         raw = load_json("gp_pois_regr.json")
@@ -129,7 +146,9 @@ class GpPoisson(Model):
         alpha = numpyro.sample("alpha", dist.HalfNormal(2.0))
         chol = jnp.linalg.cholesky(_sq_exp_jnp(x, alpha, rho) + JITTER * jnp.eye(n))
         with numpyro.plate("obs", n):
-            f_tilde = numpyro.sample("f_tilde", dist.Normal(0.0, 1.0))
+            # f_scaled = alpha * f_tilde: sampled instead of f_tilde (see "Inference difficulty")
+            f_scaled = numpyro.sample("f_scaled", dist.Normal(0.0, alpha))
+        f_tilde = numpyro.deterministic("f_tilde", f_scaled / alpha)
         f = numpyro.deterministic("f", chol @ f_tilde)
         with numpyro.plate("obs", n):
             numpyro.sample("k", dist.Poisson(jnp.exp(f)), obs=data.get("k"))
@@ -141,7 +160,9 @@ class GpPoisson(Model):
             rho = pm.Gamma("rho", alpha=floatx(25.0), beta=floatx(4.0))
             alpha = pm.HalfNormal("alpha", sigma=floatx(2.0))
             chol = pt.linalg.cholesky(_sq_exp_pt(x, alpha, rho) + JITTER * pt.eye(n))
-            f_tilde = pm.Normal("f_tilde", floatx(0.0), floatx(1.0), dims="obs")
+            # f_scaled = alpha * f_tilde: sampled instead of f_tilde (see "Inference difficulty")
+            f_scaled = pm.Normal("f_scaled", floatx(0.0), alpha, dims="obs")
+            f_tilde = pm.Deterministic("f_tilde", f_scaled / alpha, dims="obs")
             f = pm.Deterministic("f", chol @ f_tilde, dims="obs")
             pm.Poisson("k", pt.exp(f), observed=data["k"], dims="obs")
         return model
@@ -216,8 +237,9 @@ POSTERIORDB = [
         "gp_pois_regr-gp_pois_regr",
         "gp_poisson",
         data=_gp_pois_regr_data,
-        params=("rho", "alpha", "f"),
+        # f_tilde too, in case a reference reports the auxiliary
+        params=("rho", "alpha", "f", "f_tilde"),
         # see "Settings" in the class docstring
-        sampler={"target_accept": 0.95, "max_tree_depth": 12},
+        sampler={"target_accept": 0.9, "max_tree_depth": 12},
     ),
 ]

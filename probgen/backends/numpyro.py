@@ -27,6 +27,7 @@ in-process cache.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -51,6 +52,26 @@ from probgen.data import ModelData
 from probgen.errors import ProbgenError, warn_user
 from probgen.model import Model
 from probgen.settings import SamplerSettings
+
+
+def _bind_numpyro_submodules() -> None:
+    """Make every loaded ``numpyro.*`` module an attribute of its parent package.
+
+    arviz_base registers numpyro with ``lazy_loader`` when it is imported first,
+    and numpyro's own import then leaves some submodules unbound on their
+    parent (``numpyro.distributions.distribution`` among them), which breaks
+    ``numpyro.factor`` in the middle of sampling. Binding them is what a plain
+    import would have done.
+    """
+    for name, module in list(sys.modules.items()):
+        parent_name, _, child = name.rpartition(".")
+        if name.startswith("numpyro.") and module is not None:
+            parent = sys.modules.get(parent_name)
+            if parent is not None and not hasattr(parent, child):
+                setattr(parent, child, module)
+
+
+_bind_numpyro_submodules()
 
 
 # ModelData is a pytree: its arrays are the leaves (None for an outcome to
