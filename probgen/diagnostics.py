@@ -13,6 +13,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -294,15 +295,9 @@ def diagnose(
         for message in ("invalid value encountered", "divide by zero encountered"):
             warnings.filterwarnings("ignore", message, RuntimeWarning)
         table = arviz_stats.summary(fit, var_names=var_names, kind="all", round_to="none")
-        _, info = arviz_stats.diagnose(
-            fit,
-            var_names=var_names,
-            rhat_max=rhat_max,
-            ess_threshold=ess_min,
-            bfmi_threshold=bfmi_min,
-            show_diagnostics=False,
-            return_diagnostics=True,
-        )
+    # the sampler's own statistics (cheap; R-hat and ESS come from the table
+    # above, so nothing is computed twice)
+    info = _sampler_stats(fit)
     checks: list[Check] = []
     total = n_chains * n_draws
 
@@ -389,3 +384,27 @@ def _check(
     shown = f"{value:.4f}" if column == "r_hat" else f"{value:.0f}"
     limit = f"{threshold}" if column == "r_hat" else f"{threshold:.0f}"
     return Check(column, passed, value, threshold, f"{label} {shown} at {where} ({bound} {limit})")
+
+
+def _sampler_stats(fit: xr.DataTree) -> dict:
+    """Divergences, max-tree-depth hits and E-BFMI per chain, from ``sample_stats``.
+
+    E-BFMI of a chain is sum(diff(E)**2) / sum((E - mean(E))**2) over its energies
+    E (Betancourt 2016), as arviz-stats computes it.
+    """
+    if "sample_stats" not in fit.children:
+        return {}
+    ss = fit["sample_stats"].dataset
+    info: dict = {}
+    if "diverging" in ss:
+        info["divergent"] = {"n_divergent": int(np.asarray(ss["diverging"]).sum())}
+    if "reached_max_treedepth" in ss:
+        info["treedepth"] = {"n_max": int(np.asarray(ss["reached_max_treedepth"]).sum())}
+    if "energy" in ss:
+        energy = np.asarray(ss["energy"].transpose("chain", "draw", ...), dtype=float)
+        energy = energy.reshape(energy.shape[0], energy.shape[1])
+        num = np.sum(np.diff(energy, axis=1) ** 2, axis=1)
+        den = np.sum((energy - energy.mean(axis=1, keepdims=True)) ** 2, axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            info["bfmi"] = {"bfmi_values": (num / den).tolist()}
+    return info
