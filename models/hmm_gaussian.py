@@ -16,6 +16,7 @@ import pytensor.tensor as pt
 from jax.scipy.special import logsumexp
 from numpyro.distributions import constraints
 from numpyro.distributions.util import validate_sample
+from scipy.special import logsumexp as logsumexp_np
 
 from probgen import Field, ModelData
 from probgen.posteriordb import PosteriorAdapter, stan_flatten
@@ -131,10 +132,13 @@ def _np_simulate(mu, sigma, theta, rng, n: int) -> np.ndarray:
     return mu[z] + sigma * rng.normal(size=n)
 
 
-def _logsumexp(a: np.ndarray, axis: int = -1) -> np.ndarray:
-    top = np.max(a, axis=axis, keepdims=True)
-    top = np.where(np.isfinite(top), top, 0.0)
-    return np.log(np.sum(np.exp(a - top), axis=axis)) + np.squeeze(top, axis=axis)
+def _log_emission(y, mu, sigma):
+    """log N(y[t] | mu[s, k], sigma[s]) for a series y (N,): shaped (S, N, K)."""
+    return (
+        -0.5 * ((y[None, :, None] - mu[:, None, :]) / sigma[:, None, None]) ** 2
+        - np.log(sigma)[:, None, None]
+        - 0.5 * np.log(2 * np.pi)
+    )
 
 
 # ===================================================================== Viterbi
@@ -145,11 +149,7 @@ def _viterbi(y, mu, sigma, theta):
     """
     n, k = y.shape[0], mu.shape[-1]
     s = mu.shape[0]
-    log_e = (
-        -0.5 * ((y[None, :, None] - mu[:, None, :]) / sigma[:, None, None]) ** 2
-        - np.log(sigma)[:, None, None]
-        - 0.5 * np.log(2 * np.pi)
-    )
+    log_e = _log_emission(y, mu, sigma)
     with np.errstate(divide="ignore"):
         log_t = np.log(theta)
     delta = -np.log(k) + log_e[:, 0]
@@ -397,17 +397,14 @@ class HmmGaussian(LatentModel):
             sigma = np.asarray(posterior["sigma"], dtype=float).reshape(-1)
         else:
             sigma = np.full(mu.shape[0], float(self.sigma))
-        log_e = (
-            -0.5 * ((y[None, :, None] - mu[:, None, :]) / sigma[:, None, None]) ** 2
-            - np.log(sigma)[:, None, None]
-        )
+        log_e = _log_emission(y, mu, sigma)
         with np.errstate(divide="ignore"):
             log_t = np.log(theta)
         filt = log_e[:, 0] - np.log(k)
         for t in range(1, y.shape[0]):
-            filt = filt - _logsumexp(filt)[:, None]
-            filt = _logsumexp(filt[:, :, None] + log_t, axis=1) + log_e[:, t]
-        prob = np.exp(filt - _logsumexp(filt)[:, None])  # p(z_T | y_1..T)
+            filt = filt - logsumexp_np(filt, axis=-1)[:, None]
+            filt = logsumexp_np(filt[:, :, None] + log_t, axis=1) + log_e[:, t]
+        prob = np.exp(filt - logsumexp_np(filt, axis=-1)[:, None])  # p(z_T | y_1..T)
         out = np.empty((mu.shape[0], steps))
         rows = np.arange(mu.shape[0])
         for h in range(steps):
