@@ -25,6 +25,7 @@ from probgen.model import Model
 from probgen.posteriordb import run_reference
 from probgen.predictive import (
     forecast,
+    generate,
     predict,
     sample_posterior_predictive,
     sample_prior_predictive,
@@ -50,6 +51,7 @@ __all__ = [
     "Verdict",
     "diagnose",
     "forecast",
+    "generate",
     "get_model",
     "get_precision",
     "list_models",

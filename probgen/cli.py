@@ -39,7 +39,7 @@ def _sampler_help() -> str:
     )
 
 
-def _add_sampling_args(p: argparse.ArgumentParser, *, draws: int = 1000) -> None:
+def _add_sampling_args(p: argparse.ArgumentParser) -> None:
     from probgen.backends.samplers import BACKENDS, samplers_of
 
     defaults = ", ".join(f"{b}: {samplers_of(b)[0].name}" for b in BACKENDS)
@@ -50,7 +50,12 @@ def _add_sampling_args(p: argparse.ArgumentParser, *, draws: int = 1000) -> None
         help=f"the backend's default when omitted ({defaults}); {_sampler_help()}",
     )
     p.add_argument("--chains", type=int, default=4, help="number of chains")
-    p.add_argument("--draws", type=int, default=draws, help="kept draws per chain")
+    p.add_argument(
+        "--draws",
+        type=int,
+        default=None,
+        help="kept draws per chain (default: the model's sampler_defaults, else 1000)",
+    )
     p.add_argument("--warmup", type=int, default=1000, help="warm-up (tuning) draws per chain")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument(
@@ -140,7 +145,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list the supported posteriors")
     p.add_argument("--save-draws", help="write the fitted draws as reference-format JSON")
     p.add_argument("--z", type=float, default=4.5, help="largest |z| that passes")
-    _add_sampling_args(p, draws=1000)
+    _add_sampling_args(p)
     return parser
 
 

@@ -24,7 +24,7 @@ def sample(
     backend: str = "numpyro",
     sampler: str | None = None,
     chains: int = 4,
-    draws: int = 1000,
+    draws: int | None = None,
     warmup: int = 1000,
     seed: int = 0,
     target_accept: float | None = None,
@@ -54,7 +54,8 @@ def sample(
         For ``backend="pymc"``: "pymc" (default), "nutpie", "numpyro" or
         "blackjax", always passed to PyMC explicitly. For NumPyro: "numpyro".
     chains, draws, warmup : int
-        Number of chains, kept draws per chain and warm-up (tuning) draws.
+        Number of chains (4), kept draws per chain (default the model's
+        ``sampler_defaults`` or 1000) and warm-up (tuning) draws (1000).
     seed : int
         The same seed gives identical draws on the same machine and backend.
     target_accept : float, optional
@@ -94,7 +95,7 @@ def sample(
         backend=backend,
         sampler=sampler,
         chains=chains,
-        draws=draws,
+        draws=defaults.get("draws", 1000) if draws is None else draws,
         warmup=warmup,
         seed=seed,
         target_accept=defaults.get("target_accept", 0.8)

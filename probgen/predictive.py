@@ -286,3 +286,89 @@ def forecast(
     out = add_groups(fit, model, {"predictions": draws}, coords)
     out["predictions"].attrs.update({"forecast_steps": steps, "seed": seed})
     return out
+
+
+def generate(
+    fit: xr.DataTree,
+    n: int,
+    *,
+    model: str | Model | None = None,
+    backend: str | None = None,
+    seed: int = 0,
+) -> xr.DataTree:
+    """Generate new data sets of ``n`` observations from the posterior predictive.
+
+    One data set per posterior draw: the parameters of that draw, then ``n``
+    fresh observations (for a classifier, labels and features; for a mixture,
+    a component and a point; for a series, a new series of length ``n``). This
+    is what a generative model is for beyond fitting: data that look like the
+    data, with the posterior's uncertainty in them. For new observations at
+    given covariates use :func:`predict`; for the observed data's own
+    replicates, :func:`sample_posterior_predictive`.
+
+    Parameters
+    ----------
+    fit : DataTree
+        A fit of a model whose observations need no covariates (every dimension
+        of its observed data has a size key, e.g. ``N``).
+    n : int
+        Observations per generated data set (>= 1).
+    model : str or Model, optional
+        Default: the model recorded in the fit.
+    backend : {"numpyro", "pymc"}, optional
+        Which twin generates; default the backend that produced the fit.
+    seed : int
+
+    Returns
+    -------
+    DataTree
+        A copy of ``fit`` with a ``predictions`` group: the observed sites with
+        ``n`` new observations labelled 0..n-1 along the observation dimension,
+        (chain, draw, ...) like the posterior. Other dimensions (features,
+        classes, pixels) keep the fit's labels.
+
+    Raises
+    ------
+    ValueError
+        For a model whose observations depend on covariates or on other
+        per-observation inputs (use :func:`predict`).
+    """
+    model = model_from_fit(fit) if model is None else get_model(model)
+    backend = _fit_backend(fit, backend)
+    n = check_count("n", n)
+    seed = check_count("seed", seed, minimum=0)
+    old = data_from_fit(fit, model)
+    obs_dims = {model.field(name).dims[0] for name in model.observed if model.field(name).dims}
+    if len(obs_dims) != 1:
+        raise ValueError(f"{model.name} has no single observation dimension to generate along")
+    (obs_dim,) = obs_dims
+    per_obs_inputs = [
+        f.name for f in model.fields if not f.observed and f.dims and f.dims[0] == obs_dim
+    ]
+    if per_obs_inputs:
+        raise ValueError(
+            f"{model.name}'s observations depend on per-observation inputs {per_obs_inputs}; "
+            "use probgen.predict(fit, {...}) with new values of them"
+        )
+    key_of = {dim: key for key, dim in model.sizes.items()}
+    dims_needed = {d for name in model.observed for d in model.field(name).dims}
+    missing = sorted(d for d in dims_needed if d not in key_of)
+    if missing:
+        raise ValueError(
+            f"{model.name} cannot generate data sets of a new size: its dimension(s) "
+            f"{missing} have no size key"
+        )
+    values: dict[str, Any] = {
+        f.name: old[f.name] for f in model.fields if not f.observed and old.get(f.name) is not None
+    }
+    for dim in dims_needed:
+        values[key_of[dim]] = n if dim == obs_dim else len(old.coords[dim])
+    coords = {d: list(old.coords[d]) for d in dims_needed if d != obs_dim and d in old.coords}
+    new = model.prepare(values, coords=coords or None, require_observed=False)
+    for dim in {d for dims in model.var_dims().values() for d in dims}:
+        if dim in old.coords:  # parameter dims keep the fit's labels
+            new.coords[dim] = old.coords[dim]
+    draws = get_backend(backend).posterior_predictive(model, new, _posterior(fit, model), seed=seed)
+    out = add_groups(fit, model, {"predictions": draws}, new.coords)
+    out["predictions"].attrs.update({"generated_n": n, "seed": seed})
+    return out

@@ -144,3 +144,40 @@ def test_gp_predictions_carry_the_latent_function():
     assert pred["f"].dims == ("chain", "draw", "obs")
     # y = f + noise: same center, more spread
     assert float(pred["y"].std()) > float(pred["f"].std())
+
+
+@pytest.fixture(scope="module")
+def mixture_fit():
+    return probgen.sample("gaussian_mixture", **FAST, seed=3)
+
+
+def test_generate_new_data_sets_of_any_size(mixture_fit):
+    out = probgen.generate(mixture_fit, 400, seed=5)
+    y = out["predictions"]["y"]
+    assert y.dims == ("chain", "draw", "obs") and y.shape == (2, 200, 400)
+    assert list(y.coords["obs"].values) == list(range(400))
+    # per draw, the share of points from the lower component is that draw's weight:
+    # pooled over draws the share below the midpoint between the means tracks
+    # E[theta[0]] (the components are far apart), to a binomial tolerance
+    post = mixture_fit["posterior"]
+    mid = post["mu"].mean(("chain", "draw", "component"))
+    share = float((y < mid).mean())
+    expected = float(post["theta"].isel(component=0).mean())
+    sd = float(post["theta"].isel(component=0).std()) + np.sqrt(0.25 / y.size)
+    assert abs(share - expected) < 4 * sd / np.sqrt(y.sizes["chain"] * y.sizes["draw"]) + 0.02
+    assert "predictions" not in mixture_fit.children
+
+
+def test_generate_agrees_between_backends(mixture_fit):
+    from scipy import stats
+
+    a = probgen.generate(mixture_fit, 20, seed=1, backend="numpyro")["predictions"]["y"]
+    b = probgen.generate(mixture_fit, 20, seed=2, backend="pymc")["predictions"]["y"]
+    assert stats.ks_2samp(a.values.ravel(), b.values.ravel()).pvalue > 1e-3
+
+
+def test_generate_needs_a_model_without_covariates(linreg_fit):
+    with pytest.raises(ValueError, match="predict"):
+        probgen.generate(linreg_fit, 5)
+    with pytest.raises(ValueError, match="n"):
+        probgen.generate(linreg_fit, 0)

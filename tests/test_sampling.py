@@ -174,3 +174,13 @@ def test_every_pymc_sampler_matches_the_reference(sampler, posteriordb):
     )
     assert result.passed, result.report()
     assert probgen.diagnose(result.fit).ok
+
+
+def test_model_default_draws_apply_unless_overridden(monkeypatch):
+    from probgen.zoo.eight_schools import EightSchools
+
+    monkeypatch.setattr(EightSchools, "sampler_defaults", {"target_accept": 0.9, "draws": 60})
+    fit = probgen.sample("eight_schools", chains=1, warmup=50, check=False)
+    assert fit["posterior"].sizes["draw"] == 60
+    fit = probgen.sample("eight_schools", chains=1, warmup=50, draws=40, check=False)
+    assert fit["posterior"].sizes["draw"] == 40

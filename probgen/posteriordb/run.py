@@ -151,7 +151,7 @@ def run_reference(
     backend: str = "numpyro",
     sampler: str | None = None,
     chains: int = 4,
-    draws: int = 1000,
+    draws: int | None = None,
     warmup: int = 1000,
     seed: int = 0,
     z: float = DEFAULT_Z,
