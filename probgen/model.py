@@ -20,7 +20,7 @@ registered with one line in ``models/__init__.py``. It provides
 
 Optional: ``sizes`` (Stan-style size keys such as ``J`` accepted in data),
 ``covariates`` (fields that may be replaced for out-of-sample predictions),
-``predict_draws`` (when new observations are not conditionally independent of
+``predict_draws`` and ``generate_draws`` (when new observations are not conditionally independent of
 the old ones given the parameters, e.g. a Gaussian process),
 ``sampler_defaults`` (known-good settings, justified in the docstring),
 ``from_table`` (how a CSV's columns map to fields) and ``coords``.
@@ -252,6 +252,26 @@ class Model:
         conditional on the observed series and each draw of the parameters,
         run the model's recursion forward. Return {observed site: (chain, draw,
         steps)}. Default None: the model does not forecast.
+        """
+        return None
+
+    def generate_draws(
+        self,
+        posterior: Mapping[str, np.ndarray],
+        data: ModelData,
+        *,
+        n: int,
+        rng: np.random.Generator,
+    ) -> dict[str, np.ndarray] | None:
+        """``n`` new observations per posterior draw, or None for the generic path.
+
+        :func:`probgen.generate` re-runs the model with ``n`` observations and
+        the posterior draws plugged in, which is right when every parameter is
+        shared by all observations. A model with parameters per observation
+        unit (a hierarchical model's per-group effects, e.g. one growth curve
+        per rat) overrides this to draw new units from the population
+        distribution instead of replicating the fitted ones. Return
+        {observed site: (chain, draw, n, ...)}. Default None.
         """
         return None
 

@@ -358,6 +358,23 @@ def generate(
             f"{model.name} cannot generate data sets of a new size: its dimension(s) "
             f"{missing} have no size key"
         )
+    param_dims = {d for dims in model.var_dims().values() for d in dims}
+    if obs_dim in param_dims:
+        # parameters per observation unit (a hierarchical model's groups): new
+        # units come from the population distribution, which only the model knows
+        draws = model.generate_draws(
+            _posterior(fit, model), old, n=n, rng=np.random.default_rng(seed)
+        )
+        if draws is None:
+            raise ValueError(
+                f"{model.name} has parameters along {obs_dim!r}, so new observations "
+                "need new units drawn from the population distribution, which it does "
+                "not implement (Model.generate_draws)"
+            )
+        coords = {**old.coords, obs_dim: list(range(n))}
+        out = add_groups(fit, model, {"predictions": draws}, coords)
+        out["predictions"].attrs.update({"generated_n": n, "seed": seed})
+        return out
     values: dict[str, Any] = {
         f.name: old[f.name] for f in model.fields if not f.observed and old.get(f.name) is not None
     }
@@ -365,7 +382,7 @@ def generate(
         values[key_of[dim]] = n if dim == obs_dim else len(old.coords[dim])
     coords = {d: list(old.coords[d]) for d in dims_needed if d != obs_dim and d in old.coords}
     new = model.prepare(values, coords=coords or None, require_observed=False)
-    for dim in {d for dims in model.var_dims().values() for d in dims}:
+    for dim in param_dims:
         if dim in old.coords:  # parameter dims keep the fit's labels
             new.coords[dim] = old.coords[dim]
     draws = get_backend(backend).posterior_predictive(model, new, _posterior(fit, model), seed=seed)

@@ -67,11 +67,17 @@ def wrong_values(tp: Any, default: Any) -> list[Any]:
     """Values that are not of type ``tp``, judged independently of the checker."""
     members = _members(tp)
     wrong: list[Any] = [{"not": "a configuration value"}, object()]
-    if str not in members:
+    choices = [
+        arg for m in members if typing.get_origin(m) is typing.Literal for arg in typing.get_args(m)
+    ]
+    if str not in members and not any(isinstance(c, str) for c in choices):
         # the bug itself: the value's spelling as a string, and the classic "false"
         wrong += [format_value(default), "false", "1"]
     else:
+        # a string key (or a choice of strings): other kinds, and a choice not offered
         wrong += [1, 2.5]
+        if choices:
+            wrong += ["no_such_choice", *(c.upper() for c in choices if isinstance(c, str))]
     if bool not in members:
         wrong += [True, np.bool_(False)]
     if int in members and float not in members:

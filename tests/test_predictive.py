@@ -181,3 +181,18 @@ def test_generate_needs_a_model_without_covariates(linreg_fit):
         probgen.generate(linreg_fit, 5)
     with pytest.raises(ValueError, match="n"):
         probgen.generate(linreg_fit, 0)
+
+
+def test_generate_draws_new_units_from_the_population():
+    """rats has one growth curve per rat: new rats come from the population
+    distribution (the model's generate_draws), not from the fitted rats."""
+    fit = probgen.sample("rats", **FAST, seed=2, check=False)
+    out = probgen.generate(fit, 4, seed=3)
+    y = out["predictions"]["y"]
+    assert y.dims == ("chain", "draw", "rat", "age") and y.shape[2:] == (4, 5)
+    post = fit["posterior"]
+    # the spread of new rats' weights at the mean age is the population's sd
+    # (sigma_alpha, sigma_y), far wider than the posterior of any fitted rat's curve
+    middle = y.isel(age=2)
+    expected = np.sqrt(float((post["sigma_alpha"] ** 2 + post["sigma_y"] ** 2).mean()))
+    assert float(middle.std()) == pytest.approx(expected, rel=0.15)
