@@ -29,6 +29,34 @@ EXTRA_CONFIGS: list[tuple[str, dict]] = [
     ("hmm_gaussian", {"K": 3, "sigma": None, "mu_positive": False, "mu_loc": (1.0, 5.0, 9.0)}),
     ("gaussian_mixture", {"K": 3, "weight_concentration": 1.0}),
     ("gaussian_mixture_mv", {"K": 3}),
+    ("poisson_regression", {"intercept": False}),
+    (
+        "negative_binomial_regression",
+        {"phi_prior": "exponential(0.5)", "coef_prior": "student_t(3, 0, 1)"},
+    ),
+    (
+        "robust_regression",
+        {"intercept": False, "nu_prior": "exponential(0.1)", "sigma_prior": "half_normal(2)"},
+    ),
+    ("radon", {"centered": True}),
+    ("radon", {"county_predictor": True}),
+    ("radon", {"pooling": "complete", "county_predictor": True}),
+    ("radon", {"pooling": "none"}),
+    ("radon", {"pooling": "varying_slope", "centered": True, "county_predictor": True}),
+    ("radon", {"pooling": "varying_intercept_slope"}),
+    ("radon", {"pooling": "varying_intercept_slope", "correlated": True}),
+    (
+        "radon",
+        {
+            "pooling": "varying_intercept_slope",
+            "correlated": True,
+            "centered": True,
+            "county_predictor": True,
+        },
+    ),
+    ("rats", {"centered": False}),
+    ("gaussian_discriminant", {"covariance": "per_class"}),
+    ("lda_topic_model", {"K": 3, "alpha": 0.5, "beta": 0.3, "anchor_word": 4}),
 ]
 
 
