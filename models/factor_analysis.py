@@ -99,7 +99,11 @@ class FactorAnalysis(FactorModel):
     heads to 0 (the HalfNormal prior keeps the posterior proper but the
     geometry near psi = 0 is a funnel), and factors the data do not support
     (too large a Q), which put W_diag near 0 and bring back the sign
-    bimodality. Neither occurs on the default data with Q = 2.
+    bimodality. Neither occurs on the default data with Q = 2. Both do in
+    data sets simulated from the default prior (HalfNormal(1) puts psi[d] <
+    0.1 with probability 8% per feature): with N = 100 rows some such fits
+    diverge or have R-hat well above 1.01, and parameter recovery needs about
+    N = 300 (``tests/test_zoo_factor.py``).
 
     Discriminative counterpart: none (unsupervised). The classical counterpart
     is ``sklearn.decomposition.FactorAnalysis(n_components=Q)``, the same

@@ -10,6 +10,7 @@ import numpy as np
 import numpyro
 import numpyro.distributions as dist
 import pymc as pm
+import pytensor
 import pytensor.tensor as pt
 from numpyro.distributions import constraints
 from numpyro.distributions.transforms import AffineTransform
@@ -74,13 +75,14 @@ class StochasticVolatility(SeriesModel):
     other failure: ``sigma`` given ``h`` is much narrower than its posterior, a
     funnel (E-BFMI about 0.05, R-hat above 1.1 for ``sigma``).
 
-    Both backends build ``h`` from the shocks with the same vectorized linear
-    filter (a doubling scan: log2(T) shifted multiply-adds computing
-    ``x[t] = sum_j phi^j e[t - j]`` exactly), not a step-by-step loop, so the
-    NumPyro and PyMC twins do the same arithmetic and the PyMC gradient is
-    cheap. In the centered form the AR(1) density of ``h`` is written out (a
-    NumPyro distribution and a ``pm.CustomDist`` with the same log density);
-    draws of ``h`` use the same filter.
+    The path x is the linear recursion x[t] = phi x[t-1] + e[t]: NumPyro
+    computes it with a vectorized doubling scan (log2(T) shifted
+    multiply-adds giving ``x[t] = sum_j phi^j e[t - j]``), PyMC with a
+    ``pytensor.scan`` (see ``_pytensor_filter`` for why); both equal the
+    step-by-step recursion to rounding. In the centered form the AR(1)
+    density of ``h`` is written out (a NumPyro distribution and a
+    ``pm.CustomDist`` with the same log density); draws of ``h`` use the same
+    recursions.
 
     Dims: ``y``, ``h`` and ``eta`` along ``time`` (labelled 0..T-1); ``mu``, ``phi``,
     ``sigma``, ``h_mean`` scalars. ``T`` is a
@@ -282,12 +284,27 @@ def _jax_filter(e, phi):
 
 
 def _pytensor_filter(e, phi, n: int):
-    """:func:`_jax_filter` as a PyTensor graph (``n`` the static length)."""
-    x, power, k = e, phi, 1
-    while k < n:
-        x = pt.concatenate([x[..., :k], x[..., k:] + power * x[..., :-k]], axis=-1)
-        power, k = power * power, 2 * k
-    return x
+    """The same recursion as :func:`_jax_filter` in PyTensor (``n`` the static
+    length), as a ``pytensor.scan``: PyMC compiles its graphs with numba, which
+    compiles every distinct operation of a graph, and the unrolled doubling
+    filter (about 40 operations forward and as many in the gradient) took
+    minutes to compile; a scan is one small compiled loop. The two agree to
+    rounding (tests/test_zoo_sv_irt.py)."""
+    if n == 1:
+        return e
+
+    def step(e_t, x_prev, phi):
+        return phi * x_prev + e_t
+
+    rest = pytensor.scan(
+        step,
+        sequences=[e[1:]],
+        outputs_info=[e[0]],
+        non_sequences=[phi],
+        strict=True,
+        return_updates=False,
+    )
+    return pt.concatenate([e[:1], rest])
 
 
 def _ar1_terms(h, mu, phi, sigma, xp):

@@ -57,6 +57,10 @@ EXTRA_CONFIGS: list[tuple[str, dict]] = [
     ("rats", {"centered": False}),
     ("gaussian_discriminant", {"covariance": "per_class"}),
     ("lda_topic_model", {"K": 3, "alpha": 0.5, "beta": 0.3, "anchor_word": 4}),
+    (
+        "bernoulli_mixture",
+        {"K": 2, "order_pixel": 28, "theta_a": 0.5, "theta_b": 2.0, "weight_concentration": 1.0},
+    ),
 ]
 
 
