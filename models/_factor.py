@@ -25,7 +25,7 @@ psi[0] = 1e-8 where the low-rank form overstated the log likelihood by 418
 transition at the maximum tree depth), while the exact density puts no mass
 there.
 
-**Reconstruction** (:mod:`probgen.reconstruct`): per posterior draw the
+**Reconstruction** (:mod:`probgen.latent`): per posterior draw the
 posterior of the latent given an observation is Gaussian,
 ``z | x ~ Normal(m, M⁻¹)`` with ``M = I_Q + Wᵀ diag(1/v) W`` and
 ``m = M⁻¹ Wᵀ diag(1/v) (x - mu)``; :meth:`FactorModel.latent_scores_draws`
@@ -183,7 +183,7 @@ class FactorModel(Model):
     and :meth:`noise_var_draws`.
     """
 
-    family = "latent factor"
+    family = "latent_variable"
     fields = (Field("x", ("obs", "feature"), observed=True, doc="observations, one row each"),)
     sizes = {"N": "obs", "D": "feature"}
     noise_site: ClassVar[str] = ""

@@ -38,7 +38,7 @@ class FactorAnalysis(FactorModel):
     enough to trap a chain there (see :mod:`probgen.zoo._factor`). The
     pointwise log likelihood is per observation (``obs``). The posterior of a
     row's scores given its parameters is Gaussian and
-    :func:`probgen.reconstruct.latent_scores` reports its mean (the Bayesian
+    :func:`probgen.latent.latent_scores` reports its mean (the Bayesian
     version of the regression / Thomson factor scores).
 
     Dims: ``mu`` and ``psi`` (feature); ``W_diag`` (latent); ``W_lower``

@@ -37,7 +37,7 @@ class ProbabilisticPCA(FactorModel):
     :mod:`probgen.zoo._factor`). The
     pointwise log likelihood is per observation (``obs``), not per feature.
     The posterior of a row's scores given its parameters is Gaussian and
-    :func:`probgen.reconstruct.latent_scores` reports its mean.
+    :func:`probgen.latent.latent_scores` reports its mean.
 
     Dims: ``mu`` (feature); ``W_diag`` (latent); ``W_lower`` (loading), the
     strictly lower entries labelled ``"<feature>:<k>"``; ``W`` (feature,

@@ -11,6 +11,7 @@ from probgen import _runtime
 _runtime.configure_host_devices()
 
 from probgen._runtime import get_precision, set_precision
+from probgen.classify import class_probabilities, predict_proba, sample_labelled
 from probgen.data import CollinearityWarning, DataWarning, Field, ModelData, read_data_file
 from probgen.diagnostics import Verdict, diagnose
 from probgen.errors import (
@@ -21,6 +22,7 @@ from probgen.errors import (
     UntrustworthyFitWarning,
 )
 from probgen.inference import sample
+from probgen.latent import decode, latent_scores, reconstruct, reconstruction_error
 from probgen.model import Model
 from probgen.posteriordb import run_reference
 from probgen.predictive import (
@@ -49,18 +51,25 @@ __all__ = [
     "UnknownNameError",
     "UntrustworthyFitWarning",
     "Verdict",
+    "class_probabilities",
+    "decode",
     "diagnose",
     "forecast",
     "generate",
     "get_model",
     "get_precision",
+    "latent_scores",
     "list_models",
     "load_fit",
     "predict",
+    "predict_proba",
     "read_data_file",
+    "reconstruct",
+    "reconstruction_error",
     "register_model",
     "run_reference",
     "sample",
+    "sample_labelled",
     "sample_posterior_predictive",
     "sample_prior_predictive",
     "save_fit",

@@ -61,6 +61,9 @@ EXTRA_CONFIGS: list[tuple[str, dict]] = [
         "bernoulli_mixture",
         {"K": 2, "order_pixel": 28, "theta_a": 0.5, "theta_b": 2.0, "weight_concentration": 1.0},
     ),
+    ("probabilistic_pca", {"Q": 1}),
+    ("probabilistic_pca", {"Q": 3, "w_scale": 2.0, "sigma_scale": 0.5}),
+    ("factor_analysis", {"Q": 3}),
 ]
 
 
