@@ -192,8 +192,14 @@ class StochasticVolatility(SeriesModel):
         seed = check_count("seed", seed, minimum=0)
         if hasattr(posterior, "children") and "posterior" in posterior.children:
             posterior = posterior["posterior"]
+        return self._new_series(posterior, n, np.random.default_rng(seed))
+
+    def generate_draws(self, posterior, data: ModelData, *, n: int, rng) -> dict[str, np.ndarray]:
+        """``probgen.generate``'s hook: new series of length ``n`` (see :meth:`generate_series`)."""
+        return {"y": self._new_series(posterior, n, rng)}
+
+    def _new_series(self, posterior, n: int, rng: np.random.Generator) -> np.ndarray:
         mu, phi, sigma = (np.asarray(posterior[k], dtype=float) for k in ("mu", "phi", "sigma"))
-        rng = np.random.default_rng(seed)
         h_start = mu + sigma / np.sqrt(1.0 - phi**2) * rng.standard_normal(mu.shape)
         # h_start is h[1] itself (the stationary draw); the recursion gives h[2..n]
         y1 = np.exp(h_start / 2) * rng.standard_normal(mu.shape)

@@ -64,6 +64,8 @@ EXTRA_CONFIGS: list[tuple[str, dict]] = [
     ("probabilistic_pca", {"Q": 1}),
     ("probabilistic_pca", {"Q": 3, "w_scale": 2.0, "sigma_scale": 0.5}),
     ("factor_analysis", {"Q": 3}),
+    ("stochastic_volatility", {"centered": True}),
+    ("irt_2pl", {"centered": False}),
 ]
 
 
