@@ -66,6 +66,7 @@ EXTRA_CONFIGS: list[tuple[str, dict]] = [
     ("factor_analysis", {"Q": 3}),
     ("stochastic_volatility", {"centered": True}),
     ("irt_2pl", {"centered": False}),
+    ("gaussian_naive_bayes", {"shared_variance": True}),
 ]
 
 
