@@ -234,9 +234,7 @@ class FactorModel(Model):
         """Validate data; a DataFrame ``x`` (or a table) names the features by its columns."""
         if isinstance(data, ModelData):
             return data
-        data = self.resolve_data(data)
-        if is_frame(data):
-            data = self.from_table(data)
+        data = self.resolve_data(data)  # a table arrives as {"x": frame} (from_table)
         if isinstance(data, Mapping) and is_frame(data.get("x")):
             if coords and "feature" in coords:
                 raise DataError(
