@@ -226,6 +226,19 @@ def frame_features(X: pd.DataFrame, what: str = "data['X']") -> tuple[np.ndarray
     return X.to_numpy(dtype=np.float64, na_value=np.nan), names
 
 
+def standardized_iris() -> dict[str, Any]:
+    """Fisher's iris (scikit-learn's bundled copy), each feature standardized over
+    the 150 flowers (ddof=0), species as a Categorical: the default data of the
+    Gaussian classifiers."""
+    from sklearn.datasets import load_iris
+
+    iris = load_iris()
+    X = np.asarray(iris.data, dtype=float)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    labels = pd.Categorical.from_codes(iris.target, categories=list(iris.target_names))
+    return {"X": pd.DataFrame(X, columns=list(iris.feature_names)), "y": labels}
+
+
 class GenerativeClassifier(Model):
     """Base of the generative classifiers: p(x, y) = p(y) p(x | y).
 

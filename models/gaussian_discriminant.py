@@ -9,7 +9,6 @@ from typing import Any, Literal
 import numpy as np
 import numpyro
 import numpyro.distributions as dist
-import pandas as pd
 import pymc as pm
 from pymc.distributions.transforms import CholeskyCorrTransform
 
@@ -22,6 +21,7 @@ from ._classifier import (
     draw_chunks,
     floatx,
     gather_classes,
+    standardized_iris,
 )
 
 #: the dimension of the second (column) index of a correlation Cholesky factor;
@@ -188,13 +188,7 @@ class GaussianDiscriminant(GenerativeClassifier):
 
     # ------------------------------------------------------------------ data
     def default_data(self) -> dict[str, Any]:
-        from sklearn.datasets import load_iris
-
-        iris = load_iris()
-        X = np.asarray(iris.data, dtype=float)
-        X = (X - X.mean(axis=0)) / X.std(axis=0)
-        labels = pd.Categorical.from_codes(iris.target, categories=list(iris.target_names))
-        return {"X": pd.DataFrame(X, columns=list(iris.feature_names)), "y": labels}
+        return standardized_iris()
 
     def prepare(
         self,

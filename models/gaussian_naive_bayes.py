@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import numpyro
 import numpyro.distributions as dist
-import pandas as pd
 import pymc as pm
 
 from probgen import ModelData
@@ -21,6 +20,7 @@ from ._classifier import (
     draw_chunks,
     floatx,
     gather_classes,
+    standardized_iris,
 )
 
 
@@ -123,13 +123,7 @@ class GaussianNaiveBayes(GenerativeClassifier):
         }
 
     def default_data(self) -> dict[str, Any]:
-        from sklearn.datasets import load_iris
-
-        iris = load_iris()
-        X = np.asarray(iris.data, dtype=float)
-        X = (X - X.mean(axis=0)) / X.std(axis=0)
-        labels = pd.Categorical.from_codes(iris.target, categories=list(iris.target_names))
-        return {"X": pd.DataFrame(X, columns=list(iris.feature_names)), "y": labels}
+        return standardized_iris()
 
     # ------------------------------------------------------------------ twins
     def numpyro_model(self, data: ModelData) -> None:
