@@ -146,7 +146,37 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--save-draws", help="write the fitted draws as reference-format JSON")
     p.add_argument("--z", type=float, default=4.5, help="largest |z| that passes")
     _add_sampling_args(p)
+
+    for command, module in _command_modules().items():
+        p = sub.add_parser(
+            command,
+            help=module.HELP,
+            description=module.DESCRIPTION,
+            formatter_class=_HelpFormatter,
+        )
+        module.add_arguments(p)
     return parser
+
+
+#: commands that live beside the concept they run: each module has HELP,
+#: DESCRIPTION, ``add_arguments(parser)`` and ``run(args) -> exit code``, and
+#: imports nothing heavy at module level (``probgen --help`` stays fast).
+COMMAND_MODULES = {
+    "ppc": "probgen.evaluation.command",
+    "compare": "probgen.estimators.command",
+    "sbc": "probgen.calibration.command",
+}
+
+
+def _command_modules() -> dict:
+    import importlib
+    import importlib.util
+
+    return {
+        command: importlib.import_module(name)
+        for command, name in COMMAND_MODULES.items()
+        if importlib.util.find_spec(name) is not None
+    }
 
 
 #: suffixes a fit file may have (those ``probgen.save_fit`` writes)
@@ -357,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
         "describe": _cmd_describe,
         "fit": _cmd_fit,
         "reference": _cmd_reference,
+        **{command: module.run for command, module in _command_modules().items()},
     }
     with warnings.catch_warnings():
         # a command-line user gets the message, not a source file and line

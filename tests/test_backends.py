@@ -32,6 +32,7 @@ def test_the_contract_lists_every_operation():
         "fit",
         "prior_predictive",
         "posterior_predictive",
+        "log_likelihood",
         "simulate",
         "random_points",
         "log_density_fn",

@@ -55,6 +55,27 @@ def test_log_density_agrees_between_backends(case):
         assert a == pytest.approx(b, rel=1e-8, abs=1e-8), (point, a, b)
 
 
+def _as_draws(points: list[dict]) -> dict[str, np.ndarray]:
+    """Random points stacked as draws shaped (chain=2, draw, ...)."""
+    stacked = {k: np.stack([np.asarray(p[k]) for p in points]) for k in points[0]}
+    return {k: v.reshape(2, len(points) // 2, *v.shape[1:]) for k, v in stacked.items()}
+
+
+def test_pointwise_log_likelihood_agrees_between_backends(case):
+    """``Backend.log_likelihood`` (held-out densities, LOO): same values on both."""
+    model, data = case
+    draws = _as_draws(nb.random_points(model, data, n=4, seed=5))
+    draws = {k: v for k, v in draws.items() if k in model.var_dims()}
+    a = nb.log_likelihood(model, data, draws)
+    b = pb.log_likelihood(model, data, draws)
+    assert set(a) == set(b) == set(model.observed)
+    for name in model.observed:
+        assert a[name].shape == b[name].shape
+        assert a[name].shape[:2] == (2, 2)
+        assert np.all(np.isfinite(a[name]))
+        np.testing.assert_allclose(a[name], b[name], rtol=1e-8, atol=1e-8)
+
+
 def test_log_density_detects_a_changed_model(case):
     """The check above can fail: moving one site's value changes the density."""
     model, data = case

@@ -89,6 +89,14 @@ class Backend(Protocol):
         generated at ``data``'s covariates (new ones for out-of-sample prediction)."""
         ...
 
+    def log_likelihood(
+        self, model: Model, data: ModelData, posterior: Mapping[str, np.ndarray]
+    ) -> Arrays:
+        """Pointwise log likelihood of every observed site of ``data`` at every draw,
+        (chain, draw, *observed dims)): the data may be new (held-out) observations
+        at the fit's parameters. ``posterior`` holds the latent variables' draws."""
+        ...
+
     def simulate(
         self,
         model: Model,

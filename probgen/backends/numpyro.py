@@ -548,6 +548,13 @@ class NumPyroBackend:
             raise _improper(model, what, exc) from exc
         return {k: np.asarray(v) for k, v in program(key, data, posterior).items()}
 
+    def log_likelihood(
+        self, model: Model, data: ModelData, posterior: Mapping[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        precision = apply_precision()
+        draws = {k: np.asarray(v) for k, v in posterior.items()}
+        return self._log_likelihood(model, data, draws, precision)[0]
+
     def prior_predictive(self, model: Model, data: ModelData, *, draws: int, seed: int):
         data = data.with_values(**{name: None for name in model.observed})
         out = self._predict(model, data, seed, what="generate from its prior", num_samples=draws)

@@ -74,6 +74,46 @@ def _stats(dt, sampler: str, max_tree_depth: int) -> dict[str, np.ndarray]:
     return out
 
 
+def _posterior_dataset(
+    model: Model, data: ModelData, posterior: Mapping[str, np.ndarray], pm_model=None
+) -> xr.Dataset:
+    """The latent variables' draws as the Dataset PyMC's functions read.
+
+    With ``pm_model``, also the free variables PyMC keeps beside the model's
+    named ones (none in the zoo so far) are required to be present.
+    """
+    dims = model.var_dims()
+    ds = xr.Dataset(
+        {
+            name: (("chain", "draw", *dims[name]), np.asarray(values))
+            for name, values in posterior.items()
+            if name in dims
+        },
+        coords={d: data.coords[d] for name in dims for d in dims[name] if d in data.coords},
+    )
+    if pm_model is not None:
+        missing = sorted(
+            rv.name
+            for rv in pm_model.free_RVs
+            if rv.name not in ds and rv.name not in model.observed
+        )
+        if missing:
+            raise ValueError(f"posterior draws are missing latent variables {missing}")
+    return ds
+
+
+def _pointwise_log_likelihood(model: Model, pm_model: pm.Model, trace) -> dict[str, np.ndarray]:
+    """``pm.compute_log_likelihood`` of every observed site at the draws in ``trace``
+    (a DataTree with a ``posterior`` group)."""
+    with _floatx():
+        ll = pm.compute_log_likelihood(
+            trace, model=pm_model, extend_inferencedata=False, progressbar=False
+        )
+    children = getattr(ll, "children", {})
+    ll_ds = ll["log_likelihood"].dataset if "log_likelihood" in children else ll
+    return {k: np.asarray(ll_ds[k].values) for k in model.observed}
+
+
 class PyMCBackend:
     """The PyMC twin, sampled by PyMC's NUTS, nutpie, NumPyro or BlackJAX
     (see :class:`probgen.backends.base.Backend`)."""
@@ -129,16 +169,10 @@ class PyMCBackend:
         elapsed = time.perf_counter() - start
         posterior_ds = dt["posterior"].dataset
         posterior = {name: np.asarray(posterior_ds[name].values) for name in model.var_dims()}
-        with _floatx():
-            ll = pm.compute_log_likelihood(
-                dt, model=pm_model, extend_inferencedata=False, progressbar=False
-            )
-        children = getattr(ll, "children", {})
-        ll_ds = ll["log_likelihood"].dataset if "log_likelihood" in children else ll
         return RawFit(
             posterior=posterior,
             sample_stats=_stats(dt, sampler, settings.max_tree_depth),
-            log_likelihood={k: np.asarray(ll_ds[k].values) for k in model.observed},
+            log_likelihood=_pointwise_log_likelihood(model, pm_model, dt),
             attrs={
                 "inference_library": "pymc",
                 "inference_library_version": pm.__version__,
@@ -148,6 +182,15 @@ class PyMCBackend:
                 "tuning_steps": settings.warmup,
             },
         )
+
+    def log_likelihood(
+        self, model: Model, data: ModelData, posterior: Mapping[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        pm_model = build(model, data)
+        trace = xr.DataTree.from_dict(
+            {"posterior": _posterior_dataset(model, data, posterior, pm_model)}
+        )
+        return _pointwise_log_likelihood(model, pm_model, trace)
 
     def prior_predictive(self, model: Model, data: ModelData, *, draws: int, seed: int):
         data = data.with_values(**{name: None for name in model.observed})
@@ -176,15 +219,7 @@ class PyMCBackend:
         # the same path.
         data = data.with_values(**{name: None for name in model.observed})
         pm_model = build(model, data)
-        dims = model.var_dims()
-        trace = xr.Dataset(
-            {
-                name: (("chain", "draw", *dims[name]), np.asarray(values))
-                for name, values in posterior.items()
-                if name in dims
-            },
-            coords={d: data.coords[d] for name in dims for d in dims[name]},
-        )
+        trace = _posterior_dataset(model, data, posterior)
         with _floatx():
             out = pm.sample_posterior_predictive(
                 trace,
