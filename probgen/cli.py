@@ -163,7 +163,7 @@ def _parser() -> argparse.ArgumentParser:
 #: imports nothing heavy at module level (``probgen --help`` stays fast).
 COMMAND_MODULES = {
     "ppc": "probgen.evaluation.command",
-    "compare": "probgen.estimators.command",
+    "compare": "probgen.studies.command",
     "sbc": "probgen.calibration.command",
 }
 

@@ -34,6 +34,10 @@ class UntrustworthyFitWarning(UserWarning):
     """The diagnostics say this fit should not be trusted."""
 
 
+class HighParetoKWarning(UserWarning):
+    """PSIS-LOO is unreliable for some observations (Pareto k above its threshold)."""
+
+
 def _internal(module: str) -> bool:
     return module == "probgen" or module.startswith("probgen.")
 

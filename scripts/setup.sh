@@ -24,5 +24,5 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys; sys.exit(0 if
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev,nutpie,blackjax]"
+.venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev,nutpie,blackjax,dask]"
 .venv/bin/python -c 'import probgen, pymc, arviz, numpyro; print(f"probgen ready: pymc {pymc.__version__}, arviz {arviz.__version__}, numpyro {numpyro.__version__}")'
