@@ -179,7 +179,7 @@ def test_generate_agrees_between_backends(mixture_fit):
 def test_generate_needs_a_model_without_covariates(linreg_fit):
     with pytest.raises(ValueError, match="predict"):
         probgen.generate(linreg_fit, 5)
-    with pytest.raises(ValueError, match="n"):
+    with pytest.raises(ValueError, match="n must be positive, got 0"):
         probgen.generate(linreg_fit, 0)
 
 
