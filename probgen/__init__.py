@@ -21,8 +21,22 @@ from probgen.errors import (
     UnknownNameError,
     UntrustworthyFitWarning,
 )
+from probgen.evaluation import (
+    LPD,
+    TwoSampleResult,
+    c2st,
+    compare,
+    energy_distance,
+    log_predictive_density,
+    loo,
+    loo_pit,
+    mmd,
+    ppc,
+    ppc_report,
+    reconstruction_error,
+)
 from probgen.inference import sample
-from probgen.latent import decode, latent_scores, reconstruct, reconstruction_error
+from probgen.latent import decode, latent_scores, reconstruct
 from probgen.model import Model
 from probgen.posteriordb import run_reference
 from probgen.predictive import (
@@ -35,10 +49,13 @@ from probgen.predictive import (
 from probgen.priors import Prior
 from probgen.registry import get_model, list_models, register_model
 from probgen.results import load_fit, save_fit
+from probgen.studies.harness import compare_models
+from probgen.tidy import to_frame
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "LPD",
     "CollinearityWarning",
     "ConfigError",
     "DataError",
@@ -48,12 +65,17 @@ __all__ = [
     "ModelData",
     "Prior",
     "ProbgenError",
+    "TwoSampleResult",
     "UnknownNameError",
     "UntrustworthyFitWarning",
     "Verdict",
+    "c2st",
     "class_probabilities",
+    "compare",
+    "compare_models",
     "decode",
     "diagnose",
+    "energy_distance",
     "forecast",
     "generate",
     "get_model",
@@ -61,6 +83,12 @@ __all__ = [
     "latent_scores",
     "list_models",
     "load_fit",
+    "log_predictive_density",
+    "loo",
+    "loo_pit",
+    "mmd",
+    "ppc",
+    "ppc_report",
     "predict",
     "predict_proba",
     "read_data_file",
@@ -74,4 +102,5 @@ __all__ = [
     "sample_prior_predictive",
     "save_fit",
     "set_precision",
+    "to_frame",
 ]

@@ -117,6 +117,16 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit 1 when the fit is not shown trustworthy (failed or uncomputed checks)",
     )
+    p.add_argument(
+        "--ppc",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="DIR",
+        help="after saving the fit, write its posterior predictive check report "
+        "(`probgen ppc`) to DIR; default beside the fit, <fit stem>_ppc/. Checked "
+        "before sampling: DIR must not be a non-empty folder",
+    )
     _add_sampling_args(p)
     p.add_argument(
         "--max-tree-depth",
@@ -277,6 +287,20 @@ def _cmd_fit(args) -> int:
     model = cls(**parse_config(cls, args.config))
     data = read_data_file(args.data) if args.data else None
     out = Path(args.out) if args.out else Path(f"{model.name}.nc")
+    ppc_dir = None
+    if args.ppc is not None:
+        from probgen.evaluation.report import check_out
+
+        # an existing report is refused before sampling, not after
+        try:
+            ppc_dir = check_out(
+                Path(args.ppc) if args.ppc else out.with_name(f"{out.stem}_ppc"),
+                overwrite=False,
+                function="--ppc",
+            )
+        except FileExistsError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     created = _prepare_out(out)
     try:
         # check=False: the verdict is printed in full below, once
@@ -320,6 +344,21 @@ def _cmd_fit(args) -> int:
     print(summary.to_string())
     print()
     print(verdict.report())
+    if ppc_dir is not None:
+        from probgen.evaluation.command import print_summary
+        from probgen.evaluation.report import write_report
+
+        print()
+        try:
+            report = write_report(fit, ppc_dir, seed=args.seed)
+        except Exception as exc:  # the fit is saved; report and carry on
+            print(
+                f"error: could not write the posterior predictive check report "
+                f"({type(exc).__name__}: {exc}); the draws are saved in {out}",
+                file=sys.stderr,
+            )
+            return EXIT_FAIL
+        print_summary(report)
     if args.strict and not verdict.ok:
         return EXIT_FAIL
     return EXIT_OK

@@ -60,7 +60,7 @@ REPLICATE_LAYOUT = (
 )
 
 
-def _posterior(fit: xr.DataTree, model: Model) -> dict:
+def posterior_arrays(fit: xr.DataTree, model: Model) -> dict:
     ds = fit["posterior"].dataset
     return {name: ds[name].values for name in model.var_dims() if name in ds}
 
@@ -152,7 +152,7 @@ def _replicate_attrs(fit: xr.DataTree, replicates: int) -> dict[str, Any]:
     }
 
 
-def _fit_backend(fit: xr.DataTree, backend: str | None) -> str:
+def fit_backend(fit: xr.DataTree, backend: str | None) -> str:
     return check_backend(backend if backend is not None else fit.attrs.get("backend", "numpyro"))
 
 
@@ -282,12 +282,12 @@ def sample_posterior_predictive(
     if coords is not None:
         raise ValueError("coords label new observations: pass it with covariates=, or not at all")
     model = model_from_fit(fit) if model is None else get_model(model)
-    backend = _fit_backend(fit, backend)
+    backend = fit_backend(fit, backend)
     seed = check_count("seed", seed, minimum=0)
     data = data_from_fit(fit, model)
     source = _replicated_fit(fit, replicates)
     draws = get_backend(backend).posterior_predictive(
-        model, data, _posterior(source, model), seed=seed
+        model, data, posterior_arrays(source, model), seed=seed
     )
     out = add_groups(fit, model, {"posterior_predictive": draws}, data.coords)
     out["posterior_predictive"].attrs.update(
@@ -296,7 +296,7 @@ def sample_posterior_predictive(
     return out
 
 
-def _fit_encodings(fit: xr.DataTree, model: Model, old: ModelData) -> dict[str, TableEncoding]:
+def fit_encodings(fit: xr.DataTree, model: Model, old: ModelData) -> dict[str, TableEncoding]:
     """How the fit encoded each 2-D covariate: as recorded in its ``constant_data``,
     else numeric columns named by the fit's labels of the covariate's second dim."""
     recorded = (
@@ -363,7 +363,7 @@ def predict(
     model = model_from_fit(fit) if model is None else get_model(model)
     if not model.covariates:
         raise ValueError(f"{model.name} has no covariates to predict for")
-    backend = _fit_backend(fit, backend)
+    backend = fit_backend(fit, backend)
     seed = check_count("seed", seed, minimum=0)
     replicates = check_count("replicates", replicates)
     if not isinstance(data, Mapping):
@@ -372,9 +372,9 @@ def predict(
     if given_obs:
         raise DataError(f"predict generates {given_obs}; pass covariates only")
     old = data_from_fit(fit, model)
-    encodings = _fit_encodings(fit, model, old)
+    encodings = fit_encodings(fit, model, old)
     data = dict(data)
-    coords = _prediction_labels(model, data, old, coords)
+    coords = prediction_labels(model, data, old, coords)
     for name, encoding in encodings.items():
         if data.get(name) is not None:
             data[name] = design_matrix(data[name], encoding, what=name)
@@ -393,7 +393,7 @@ def predict(
         if dim in old.coords:  # parameter-only dims (e.g. lags) come from the fit
             new.coords[dim] = old.coords[dim]
     source = _replicated_fit(fit, replicates)
-    posterior = _posterior(source, model)
+    posterior = posterior_arrays(source, model)
     draws = model.predict_draws(source, new, seed=seed)
     if draws is None:
         draws = get_backend(backend).posterior_predictive(model, new, posterior, seed=seed)
@@ -411,7 +411,7 @@ def predict(
     return out
 
 
-def _prediction_labels(
+def prediction_labels(
     model: Model, data: Mapping[str, Any], old: ModelData, coords: Mapping[str, Any] | None
 ) -> dict[str, Any] | None:
     """Labels of the new observations: the user's ``coords``, else the new data's
@@ -473,7 +473,7 @@ def forecast(
     seed = check_count("seed", seed, minimum=0)
     data = data_from_fit(fit, model)
     draws = model.forecast_draws(
-        _posterior(fit, model), data, steps=steps, rng=np.random.default_rng(seed)
+        posterior_arrays(fit, model), data, steps=steps, rng=np.random.default_rng(seed)
     )
     if draws is None:
         raise ValueError(
@@ -545,7 +545,7 @@ def generate(
     """
     _check_fit(fit)
     model = model_from_fit(fit) if model is None else get_model(model)
-    backend = _fit_backend(fit, backend)
+    backend = fit_backend(fit, backend)
     n = check_count("n", n)
     seed = check_count("seed", seed, minimum=0)
     replicates = check_count("replicates", replicates)
@@ -579,7 +579,7 @@ def generate(
         # parameters per observation unit (a hierarchical model's groups): new
         # units come from the population distribution, which only the model knows
         draws = model.generate_draws(
-            _posterior(source, model), old, n=n, rng=np.random.default_rng(seed)
+            posterior_arrays(source, model), old, n=n, rng=np.random.default_rng(seed)
         )
         if draws is None:
             raise ValueError(
@@ -609,7 +609,7 @@ def generate(
         if dim in old.coords:  # parameter dims keep the fit's labels
             new.coords[dim] = old.coords[dim]
     draws = get_backend(backend).posterior_predictive(
-        model, new, _posterior(source, model), seed=seed
+        model, new, posterior_arrays(source, model), seed=seed
     )
     out = add_groups(fit, model, {"predictions": draws}, new.coords)
     out["predictions"].attrs.update(attrs)
