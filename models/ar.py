@@ -84,7 +84,7 @@ class Ar(SeriesModel):
     name = "ar"
     family = "time_series"
     summary = "Autoregression AR(K) conditional on the first K values (posteriordb arK)"
-    counterpart = "sklearn.linear_model.LinearRegression"
+    counterparts = {}
     fields = (
         Field("y_init", ("init",), doc="the K values before the first modelled one, oldest first"),
         Field("y", ("time",), observed=True, doc="the modelled series, after y_init"),

@@ -84,7 +84,12 @@ class BernoulliNaiveBayes(GenerativeClassifier):
 
     name = "bernoulli_naive_bayes"
     summary = "Bernoulli naive Bayes: classes with independent binary features, p(x, y) jointly"
-    counterpart = "sklearn.naive_bayes.BernoulliNB"
+    counterparts = {
+        "probgen.estimators.BayesianLogisticRegression": {},
+        "sklearn.linear_model.LogisticRegression": {"max_iter": 1000},
+        "sklearn.svm.SVC": {"probability": True},
+        "sklearn.ensemble.HistGradientBoostingClassifier": {},
+    }
     fields = classifier_fields("binary", "binary features (0/1), one row per observation")
 
     def __init__(

@@ -123,7 +123,7 @@ class FactorAnalysis(FactorModel):
 
     name = "factor_analysis"
     summary = "Factor analysis: x = mu + W z + per-feature noise, z summed out, W lower triangular"
-    counterpart = "sklearn.decomposition.FactorAnalysis"
+    counterparts = {}
     noise_site = "psi"
     noise_dims = ("feature",)
 

@@ -143,7 +143,12 @@ class GaussianDiscriminant(GenerativeClassifier):
 
     name = "gaussian_discriminant"
     summary = "Bayesian LDA/QDA: multivariate normal classes with LKJ correlations, p(x, y)"
-    counterpart = "sklearn.discriminant_analysis.LinearDiscriminantAnalysis"
+    counterparts = {
+        "probgen.estimators.BayesianLogisticRegression": {},
+        "sklearn.linear_model.LogisticRegression": {"max_iter": 1000},
+        "sklearn.svm.SVC": {"probability": True},
+        "sklearn.ensemble.HistGradientBoostingClassifier": {},
+    }
     fields = classifier_fields("real", "features, one row per observation (D >= 2)")
 
     def __init__(

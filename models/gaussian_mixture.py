@@ -111,7 +111,7 @@ class GaussianMixture(LatentModel):
     name = "gaussian_mixture"
     family = "mixture"
     summary = "1-D Gaussian mixture, K components with ordered means, labels summed out"
-    counterpart = "sklearn.mixture.GaussianMixture"
+    counterparts = {}
     fields = (Field("y", ("obs",), observed=True, doc="observations"),)
     sizes = {"N": "obs", "K": "component"}
     obs_dim = "obs"

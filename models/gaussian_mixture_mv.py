@@ -137,7 +137,7 @@ class GaussianMixtureMV(LatentModel):
     name = "gaussian_mixture_mv"
     family = "mixture"
     summary = "Multivariate Gaussian mixture, diagonal covariances, means ordered on feature 1"
-    counterpart = "sklearn.mixture.GaussianMixture"
+    counterparts = {}
     fields = (Field("y", ("obs", "feature"), observed=True, doc="observations, one row each"),)
     sizes = {"N": "obs", "D": "feature", "K": "component"}
     obs_dim = "obs"

@@ -95,7 +95,12 @@ class GaussianNaiveBayes(GenerativeClassifier):
 
     name = "gaussian_naive_bayes"
     summary = "Gaussian naive Bayes: classes with independent normal features, p(x, y) jointly"
-    counterpart = "sklearn.naive_bayes.GaussianNB"
+    counterparts = {
+        "probgen.estimators.BayesianLogisticRegression": {},
+        "sklearn.linear_model.LogisticRegression": {"max_iter": 1000},
+        "sklearn.svm.SVC": {"probability": True},
+        "sklearn.ensemble.HistGradientBoostingClassifier": {},
+    }
     fields = classifier_fields("real", "features, one row per observation")
 
     def __init__(

@@ -123,7 +123,10 @@ class GpPoisson(Model):
     name = "gp_poisson"
     family = "gaussian_process"
     summary = "Poisson counts with a latent Gaussian-process log rate on a 1-D input"
-    counterpart = "sklearn.linear_model.PoissonRegressor"
+    counterparts = {
+        "sklearn.linear_model.PoissonRegressor": {},
+        "sklearn.ensemble.HistGradientBoostingRegressor": {"loss": "poisson"},
+    }
     fields = (
         Field("x", ("obs",), doc="1-D input of each observation"),
         Field("k", ("obs",), kind="count", observed=True, doc="count outcome"),

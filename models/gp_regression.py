@@ -159,7 +159,10 @@ class GpRegression(Model):
     name = "gp_regression"
     family = "gaussian_process"
     summary = "Gaussian-process regression (squared-exponential kernel) on a 1-D input"
-    counterpart = "sklearn.gaussian_process.GaussianProcessRegressor"
+    counterparts = {
+        "sklearn.gaussian_process.GaussianProcessRegressor": {"normalize_y": True},
+        "sklearn.ensemble.HistGradientBoostingRegressor": {},
+    }
     fields = (
         Field("x", ("obs",), doc="1-D input of each observation"),
         Field("y", ("obs",), observed=True, doc="real-valued outcome"),

@@ -319,7 +319,7 @@ class HmmGaussian(LatentModel):
     name = "hmm_gaussian"
     family = "latent_state"
     summary = "Gaussian hidden Markov model, K states summed out by the forward algorithm"
-    counterpart = None
+    counterparts = {}
     fields = (Field("y", ("time",), observed=True, doc="observed series"),)
     sizes = {"N": "time", "K": "state"}
     obs_dim = "time"

@@ -543,7 +543,7 @@ class LdaTopicModel(Model):
     summary = (
         "Latent Dirichlet allocation: K topics ordered on an anchor word, token topics summed out"
     )
-    counterpart = "sklearn.decomposition.LatentDirichletAllocation"
+    counterparts = {}
     fields = (
         Field("w", ("token",), kind="count", observed=True, doc="word id of each token, 1..V"),
         Field("doc", ("token",), kind="count", doc="document id of each token, 1..M"),

@@ -59,7 +59,11 @@ class LinearRegression(DesignMatrixModel):
     name = "linear_regression"
     family = "regression"
     summary = "Normal linear regression, design matrix with named columns, configurable priors"
-    counterpart = "sklearn.linear_model.Ridge"
+    counterparts = {
+        "sklearn.linear_model.Ridge": {},
+        "sklearn.linear_model.LinearRegression": {},
+        "sklearn.ensemble.HistGradientBoostingRegressor": {},
+    }
     prediction_vars = {"mu": ("obs",)}
     fields = (
         Field("X", ("obs", "feature"), doc="design matrix (no intercept column)"),

@@ -59,7 +59,11 @@ class LogisticRegression(DesignMatrixModel):
     name = "logistic_regression"
     family = "classification"
     summary = "Logistic regression for a binary outcome with named predictors"
-    counterpart = "sklearn.linear_model.LogisticRegression"
+    counterparts = {
+        "sklearn.linear_model.LogisticRegression": {"max_iter": 1000},
+        "sklearn.svm.SVC": {"probability": True},
+        "sklearn.ensemble.HistGradientBoostingClassifier": {},
+    }
     prediction_vars = {"p": ("obs",), "eta": ("obs",)}
     fields = (
         Field("X", ("obs", "feature"), doc="design matrix (no intercept column)"),

@@ -138,7 +138,12 @@ class MultinomialNaiveBayes(GenerativeClassifier):
 
     name = "multinomial_naive_bayes"
     summary = "Multinomial naive Bayes: per-class count profiles (digits, words), p(x, y) jointly"
-    counterpart = "sklearn.naive_bayes.MultinomialNB"
+    counterparts = {
+        "probgen.estimators.BayesianLogisticRegression": {},
+        "sklearn.linear_model.LogisticRegression": {"max_iter": 1000},
+        "sklearn.svm.SVC": {"probability": True},
+        "sklearn.ensemble.HistGradientBoostingClassifier": {},
+    }
     fields = (
         *classifier_fields("count", "counts, one row per observation"),
         Field(

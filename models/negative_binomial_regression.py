@@ -99,7 +99,10 @@ class NegativeBinomialRegression(CountRegression):
     name = "negative_binomial_regression"
     family = "regression"
     summary = "Negative binomial (NB2) regression for overdispersed counts, optional exposure"
-    counterpart = "sklearn.linear_model.PoissonRegressor"
+    counterparts = {
+        "sklearn.linear_model.PoissonRegressor": {},
+        "sklearn.ensemble.HistGradientBoostingRegressor": {"loss": "poisson"},
+    }
 
     def __init__(
         self,

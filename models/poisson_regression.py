@@ -94,7 +94,10 @@ class PoissonRegression(CountRegression):
     name = "poisson_regression"
     family = "regression"
     summary = "Poisson regression for counts, log link, named predictors, optional exposure"
-    counterpart = "sklearn.linear_model.PoissonRegressor"
+    counterparts = {
+        "sklearn.linear_model.PoissonRegressor": {},
+        "sklearn.ensemble.HistGradientBoostingRegressor": {"loss": "poisson"},
+    }
 
     def __init__(
         self,

@@ -118,7 +118,7 @@ class ProbabilisticPCA(FactorModel):
 
     name = "probabilistic_pca"
     summary = "Probabilistic PCA: x = mu + W z + noise, z summed out, W lower triangular"
-    counterpart = "sklearn.decomposition.PCA"
+    counterparts = {}
     noise_site = "sigma"
     noise_dims = ()
 

@@ -199,7 +199,7 @@ class Radon(Model):
     name = "radon"
     family = "hierarchical"
     summary = "Log radon in Minnesota homes by floor and county, complete/no/partial pooling"
-    counterpart = "statsmodels.formula.api.mixedlm"
+    counterparts = {}
     fields = (
         Field("log_radon", ("obs",), observed=True, doc="log radon level of each home"),
         Field("floor_measure", ("obs",), kind="binary", doc="0 basement, 1 first floor"),

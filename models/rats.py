@@ -100,7 +100,7 @@ class Rats(Model):
     name = "rats"
     family = "hierarchical"
     summary = "Hierarchical linear growth curves of 30 rats weighed at 5 ages (Gelfand et al.)"
-    counterpart = "statsmodels.formula.api.mixedlm"
+    counterparts = {}
     fields = (
         Field("y", ("rat", "age"), observed=True, doc="weight (g) of each rat at each age"),
         Field("x", ("age",), doc="the ages (days) at which every rat was weighed"),

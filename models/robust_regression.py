@@ -91,7 +91,11 @@ class RobustRegression(DesignMatrixModel):
     name = "robust_regression"
     family = "regression"
     summary = "Linear regression with Student-t errors (robust to outliers), named predictors"
-    counterpart = "sklearn.linear_model.HuberRegressor"
+    counterparts = {
+        "sklearn.linear_model.HuberRegressor": {},
+        "sklearn.linear_model.Ridge": {},
+        "sklearn.ensemble.HistGradientBoostingRegressor": {},
+    }
     prediction_vars = {"mu": ("obs",)}
     fields = (
         Field("X", ("obs", "feature"), doc="design matrix (no intercept column)"),

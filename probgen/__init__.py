@@ -21,6 +21,7 @@ from probgen.errors import (
     UnknownNameError,
     UntrustworthyFitWarning,
 )
+from probgen.estimators import as_estimator, counterparts
 from probgen.evaluation import (
     LPD,
     TwoSampleResult,
@@ -69,10 +70,12 @@ __all__ = [
     "UnknownNameError",
     "UntrustworthyFitWarning",
     "Verdict",
+    "as_estimator",
     "c2st",
     "class_probabilities",
     "compare",
     "compare_models",
+    "counterparts",
     "decode",
     "diagnose",
     "energy_distance",

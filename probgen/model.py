@@ -23,6 +23,7 @@ Optional: ``sizes`` (Stan-style size keys such as ``J`` accepted in data),
 ``predict_draws`` and ``generate_draws`` (when new observations are not conditionally independent of
 the old ones given the parameters, e.g. a Gaussian process),
 ``sampler_defaults`` (known-good settings, justified in the docstring),
+``counterparts`` (discriminative estimators to compare with, by import path),
 ``from_table`` (how a CSV's columns map to fields) and ``coords``.
 
 Both twins receive the same :class:`probgen.ModelData`. Whole synthetic data
@@ -54,7 +55,14 @@ class Model:
     sizes: ClassVar[dict[str, str]] = {}
     covariates: ClassVar[tuple[str, ...]] = ()
     sampler_defaults: ClassVar[dict[str, Any]] = {}
-    counterpart: ClassVar[str | None] = None
+    #: the model's discriminative counterparts, as code that
+    #: :func:`probgen.estimators.counterparts` turns into fresh scikit-learn
+    #: estimators: the import path of each estimator class (``"module.Class"``)
+    #: mapped to its constructor arguments, e.g.
+    #: ``{"sklearn.svm.SVC": {"probability": True}}``. Empty when there is none
+    #: that fits the model's data as (X, y) (unsupervised models, series,
+    #: hierarchical models): the docstring says why and names the classical one
+    counterparts: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     #: per-draw quantities :func:`probgen.predict` reports beside the generated
     #: outcome (e.g. a classifier's class probability), name -> dims
     prediction_vars: ClassVar[dict[str, tuple[str, ...]]] = {}
