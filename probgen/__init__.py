@@ -11,6 +11,7 @@ from probgen import _runtime
 _runtime.configure_host_devices()
 
 from probgen._runtime import get_precision, set_precision
+from probgen.calibration import SBCResult, load_sbc, sbc
 from probgen.classify import class_probabilities, predict_proba, sample_labelled
 from probgen.data import CollinearityWarning, DataWarning, Field, ModelData, read_data_file
 from probgen.diagnostics import Verdict, diagnose
@@ -66,6 +67,7 @@ __all__ = [
     "ModelData",
     "Prior",
     "ProbgenError",
+    "SBCResult",
     "TwoSampleResult",
     "UnknownNameError",
     "UntrustworthyFitWarning",
@@ -86,6 +88,7 @@ __all__ = [
     "latent_scores",
     "list_models",
     "load_fit",
+    "load_sbc",
     "log_predictive_density",
     "loo",
     "loo_pit",
@@ -104,6 +107,7 @@ __all__ = [
     "sample_posterior_predictive",
     "sample_prior_predictive",
     "save_fit",
+    "sbc",
     "set_precision",
     "to_frame",
 ]

@@ -632,3 +632,144 @@ def random_trace(model: Model, data: ModelData, key) -> dict:
         handlers.seed(model.numpyro_model, key), substitute_fn=init_to_uniform(radius=2)
     )
     return handlers.trace(substituted).get_trace(data)
+
+
+# ------------------------------------------------------ many data sets at once
+def stack_data(datas: list[ModelData]) -> ModelData:
+    """Data sets of one structure stacked along a new leading axis (for :func:`fit_batch`).
+
+    Every data set must have the same keys, dimension lengths, shapes and dtypes;
+    the first one's coordinate labels are kept.
+    """
+    if not datas:
+        raise ValueError("datas must hold at least one data set")
+    first = _signature(datas[0])
+    for i, d in enumerate(datas[1:], start=1):
+        if _signature(d) != first:
+            raise ValueError(
+                f"datas[{i}] differs in structure, shapes or dtypes from datas[0]; "
+                "fit_batch stacks data sets of one shape only"
+            )
+    keys = sorted(datas[0].values)
+    values = {
+        k: None if datas[0].values[k] is None else np.stack([np.asarray(d[k]) for d in datas])
+        for k in keys
+    }
+    return ModelData(values, dict(datas[0].coords))
+
+
+def fit_batch(
+    model: Model,
+    datas: ModelData,
+    settings: SamplerSettings,
+    keys: np.ndarray,
+    truths: Mapping[str, np.ndarray],
+    inits: Mapping[str, np.ndarray] | None = None,
+    method: str | None = None,
+) -> tuple[dict, dict, dict, dict, float]:
+    """NUTS on many data sets of one shape in ONE compiled program.
+
+    Each data set gets exactly what :func:`_one_chain` does for a chain of a
+    vectorized fit: its chains are split from its own key, run warm-up and
+    sampling; then the pointwise log likelihood is evaluated at every draw and
+    at the data set's true parameters (for simulation-based calibration).
+
+    ``method="vmap"`` runs the data sets side by side: NumPyro's NUTS under
+    ``vmap`` masks the finished lanes of its tree-building loop, so every data
+    set's draws are those it would get alone, but each iteration costs the
+    longest trajectory in the batch, which pays where lanes run in parallel (an
+    accelerator) or where per-operation overhead dominates (small models on a
+    CPU). ``method="map"`` (``jax.lax.map``) runs them one after the other
+    inside the same compiled program: no longest-trajectory penalty, which can
+    pay for larger models on a CPU. Default "vmap"; ``benchmarks/RESULTS.md``
+    has both on CPU. Both give the same draws.
+
+    Parameters
+    ----------
+    model : Model
+    datas : ModelData
+        Data sets stacked along a leading axis of length B (:func:`stack_data`).
+    settings : SamplerSettings
+        chains, draws, warm-up, target_accept, max_tree_depth, dense_mass; the
+        seed is not used (``keys`` seed each data set).
+    keys : array of uint32, shape (B, 2)
+        Raw PRNG keys (``jax.random.key_data``), one per data set.
+    truths : mapping
+        True values of every variable of ``model.var_dims()``, each (B, ...).
+    inits : mapping, optional
+        Unconstrained starting points, each (B, chains, ...), or None.
+    method : {"map", "vmap"}, optional
+        How the data sets share the program (see above).
+
+    Returns
+    -------
+    draws : dict
+        Every site NUTS returns (latent and deterministic), (B, chain, draw, ...).
+    fields : dict
+        :data:`EXTRA_FIELDS`, each (B, chain, draw).
+    loglik : dict
+        Observed site -> (B, chain, draw, ...) pointwise log likelihood.
+    loglik_truth : dict
+        Observed site -> (B, ...) pointwise log likelihood at the truth.
+    compile_time : float
+        Seconds spent compiling (0.0 when the program came from the cache).
+    """
+    precision = apply_precision()
+    one = _one_chain(model, settings, progress=False)
+    chains = settings.chains
+
+    def per_data(key, data, truth, init):
+        chain_keys = jax.random.split(jax.random.wrap_key_data(key), chains)
+        draws, fields = jax.vmap(one, in_axes=(0, None, 0))(chain_keys, data, init)
+        ll = numpyro.infer.log_likelihood(model.numpyro_model, draws, data, batch_ndims=2)
+        at_truth = numpyro.infer.log_likelihood(
+            model.numpyro_model, jax.tree.map(lambda v: v[None, None], truth), data, batch_ndims=2
+        )
+        return draws, fields, ll, jax.tree.map(lambda v: v[0, 0], at_truth)
+
+    if method is None:
+        method = "vmap"
+    if method not in ("map", "vmap"):
+        raise ValueError(f"method must be 'map' or 'vmap', got {method!r}")
+    if method == "vmap":
+        program_fn = jax.vmap(per_data)
+    else:
+
+        def program_fn(keys, datas, truths, inits):
+            return jax.lax.map(lambda a: per_data(*a), (keys, datas, truths, inits))
+
+    keys = np.asarray(keys)
+    truths = {k: np.asarray(v) for k, v in truths.items()}
+    cache_key = (
+        "sbc_batch",
+        method,
+        _model_key(model),
+        _signature(datas),
+        _signature(truths),
+        _signature(inits),
+        keys.shape,
+        precision,
+        chains,
+        settings.draws,
+        settings.warmup,
+        settings.target_accept,
+        settings.max_tree_depth,
+        settings.dense_mass,
+    )
+    program, compile_time = _PROGRAMS.get(
+        cache_key, lambda: _compile(program_fn, keys, datas, truths, inits)
+    )
+    draws, fields, ll, ll_truth = jax.block_until_ready(program(keys, datas, truths, inits))
+    return (
+        {k: np.asarray(v) for k, v in draws.items()},
+        dict(zip(EXTRA_FIELDS, (np.asarray(f) for f in fields), strict=True)),
+        {k: np.asarray(v) for k, v in ll.items()},
+        {k: np.asarray(v) for k, v in ll_truth.items()},
+        compile_time,
+    )
+
+
+def initial_params(model: Model, data: ModelData, settings: SamplerSettings):
+    """The model's unconstrained starting points for a fit with ``settings``
+    (stacked over chains), or None for NumPyro's default start."""
+    return _initial_params(model, data, settings)

@@ -15,3 +15,29 @@ right (Talts et al. 2018). Layers, arrays first:
 It uses the backends only through :mod:`probgen.backends` and models only through
 :mod:`probgen.registry`, like every other part of probgen.
 """
+
+from probgen.calibration.campaign import (
+    SBCSettings,
+    SimulationResult,
+    run_batch,
+    sbc,
+    sbc_settings,
+    simulate_and_fit,
+)
+from probgen.calibration.ranks import pit_values, rank_statistics, uniformity_pvalues
+from probgen.calibration.results import SBCResult, SBCVerdict, load_sbc
+
+__all__ = [
+    "SBCResult",
+    "SBCSettings",
+    "SBCVerdict",
+    "SimulationResult",
+    "load_sbc",
+    "pit_values",
+    "rank_statistics",
+    "run_batch",
+    "sbc",
+    "sbc_settings",
+    "simulate_and_fit",
+    "uniformity_pvalues",
+]
