@@ -263,6 +263,21 @@ class Model:
         """
         return None
 
+    def loo_log_likelihood(
+        self, posterior: Mapping[str, np.ndarray], data: ModelData
+    ) -> dict[str, np.ndarray] | None:
+        """Per-observation terms for leave-one-out, for models whose observations are
+        not conditionally independent given the parameters; None for the others.
+
+        For such a model (e.g. a Gaussian process with a multivariate normal
+        likelihood) the log likelihood does not split into one term per
+        observation, so PSIS-LOO needs log p(y_i | y_-i, theta) instead
+        (Bürkner, Gabry & Vehtari 2021, non-factorized models). Return
+        {observed site: (chain, draw, n_obs)} computed from ``posterior``'s
+        (chain, draw, ...) arrays; :func:`probgen.loo` uses it. Default None.
+        """
+        return None
+
     def generate_draws(
         self,
         posterior: Mapping[str, np.ndarray],
