@@ -67,8 +67,12 @@ def test_loo_and_heldout_every_model(name, backend):
     fit = prior_fit(name, backend, predictive=True)  # shared with test_ppc's
     model = probgen.get_model(name)
     if name in JOINT:
-        with pytest.raises(NotPointwiseError, match="one joint term"):
-            loo(fit)
+        # LOO through the model's non-factorized terms log p(y_i | y_-i, theta);
+        # held-out data have no such terms
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", HighParetoKWarning)
+            result = loo(fit)
+        assert result.n_data_points == fit["observed_data"].sizes[observation_dim(model)]
         with pytest.raises(NotPointwiseError, match="one joint term"):
             log_predictive_density(fit, heldout(model))
         return
@@ -270,3 +274,61 @@ def test_ppca_reconstructs_heldout_rows_better_than_the_mean():
     fit = _fit("probabilistic_pca", {"x": train})
     baseline = float(np.mean((test - train.mean(axis=0)) ** 2))
     assert reconstruction_error(fit, test) < 0.8 * baseline
+
+
+# ------------------------------------------- regressions found by a user trial
+def test_heldout_dataframe_read_by_column_name():
+    import pandas as pd
+
+    data = linear_data()
+    X = pd.DataFrame(data["X"], columns=["a", "b"])
+    fit = _fit("linear_regression", {"X": X, "y": data["y"]})
+    new = linear_data(n=30, seed=7)
+    table = pd.DataFrame({"y": new["y"], "b": new["X"][:, 1], "a": new["X"][:, 0]})
+    table.index = [f"home{i}" for i in range(30)]
+    from_table = log_predictive_density(fit, table)  # columns in another order
+    from_mapping = log_predictive_density(
+        fit, {"X": pd.DataFrame(new["X"], columns=["a", "b"]), "y": new["y"]}
+    )
+    assert from_table.lpd == pytest.approx(from_mapping.lpd, rel=1e-12)
+    assert list(from_table.pointwise.index[:2]) == ["home0", "home1"]
+    # can fail: swapping the columns' names (matched by name) changes the score
+    swapped = table.rename(columns={"a": "b", "b": "a"})
+    assert log_predictive_density(fit, swapped).lpd < from_table.lpd - 1.0
+    with pytest.raises(probgen.DataError, match="'y'"):
+        log_predictive_density(fit, table.drop(columns="y"))
+
+
+def test_compare_table_not_rounded():
+    data = nb_counts()
+    fits = {
+        "poisson": _fit("poisson_regression", data),
+        "negbin": _fit("negative_binomial_regression", data),
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", HighParetoKWarning)
+        table = compare(fits)
+        elpd = {name: float(loo(fit).elpd) for name, fit in fits.items()}
+    # can fail: arviz_stats' default rounding gives e.g. -230.0 for -228.47
+    for name, value in elpd.items():
+        assert table.loc[name, "elpd"] == pytest.approx(value, rel=1e-12)
+    assert table.loc["poisson", "elpd_diff"] == pytest.approx(
+        elpd["poisson"] - elpd["negbin"], rel=1e-9
+    )
+
+
+def test_heldout_table_field_matched_by_column_name():
+    import pandas as pd
+
+    fit = prior_fit("probabilistic_pca")
+    x = fit["observed_data"]["x"]
+    names = [str(c) for c in x.coords["feature"].values]
+    rows = pd.DataFrame(x.values[:15], columns=names)
+    ordered = log_predictive_density(fit, {"x": rows}).lpd
+    shuffled = log_predictive_density(fit, {"x": rows[names[::-1]]}).lpd
+    assert shuffled == pytest.approx(ordered, rel=1e-12)
+    # can fail: the same values by position in the reversed order score differently
+    positional = log_predictive_density(fit, {"x": rows[names[::-1]].to_numpy()}).lpd
+    assert abs(positional - ordered) > 1.0
+    with pytest.raises(probgen.DataError, match="unknown \\['nope'\\]"):
+        log_predictive_density(fit, {"x": rows.rename(columns={names[0]: "nope"})})

@@ -245,3 +245,51 @@ def test_bad_input():
         ppc(fit, prob=1.5)
     with pytest.raises(ValueError, match="applies to the generative classifiers"):
         ppc(fit, ["class_prop"])
+
+
+# ------------------------------------------- regressions found by a user trial
+def test_discrete_pit_clipped_to_ecdf_resolution():
+    from probgen.evaluation.ppc import clip_discrete_pit, uniformity_pvalue
+
+    rng = np.random.default_rng(1)
+    pit = rng.uniform(size=500)
+    assert uniformity_pvalue(pit) > 0.05
+    pit[:2] = [1.0, 0.0]  # counts beyond (below) every one of 400 replicated draws
+    # can fail: unclipped, the test calls a uniform sample impossible
+    assert uniformity_pvalue(pit) < 1e-6
+    clipped = clip_discrete_pit(pit, 400)
+    assert clipped[0] == pytest.approx(1 - 0.5 / 401) and clipped[1] == pytest.approx(0.5 / 401)
+    inside = (pit >= 1 / 401) & (pit <= 400 / 401)
+    assert np.array_equal(clipped[inside], pit[inside])  # only the unresolved tails move
+    assert uniformity_pvalue(clipped) > 0.05
+    with pytest.raises(ValueError, match="n_samples"):
+        clip_discrete_pit(pit, 0)
+
+
+def test_loo_pit_of_well_specified_poisson_not_rejected():
+    # Poisson counts fitted by the Poisson model: a correct model must not be
+    # rejected because a large count lies beyond every replicated draw
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(400, 1))
+    y = rng.poisson(np.exp(0.3 + 0.6 * X[:, 0]))
+    fit = _fit("poisson_regression", {"X": X, "y": y})
+    assert loo_pit(fit).loc[0, "p_value"] > 0.01
+
+
+def test_undefined_statistic_warns_instead_of_dropping_draws():
+    fit = prior_fit("eight_schools", predictive=True)
+    n = int(fit["posterior_predictive"].sizes["chain"] * fit["posterior_predictive"].sizes["draw"])
+
+    def positive_mean(y):  # undefined for a data set whose mean is not positive
+        m = float(np.mean(y))
+        return m if m > 0 else np.nan
+
+    with pytest.warns(UserWarning, match=r"'positive_mean' of 'y' is undefined .* for \d+ of"):
+        table = ppc(fit, [positive_mean])
+    # can fail: the replicates actually left out are the ones counted
+    rep = fit["posterior_predictive"]["y"].values.reshape(n, -1)
+    kept = rep.mean(axis=1) > 0
+    assert 0 < kept.sum() < n
+    assert table.loc[0, "mean"] == pytest.approx(rep.mean(axis=1)[kept].mean())
+    with pytest.warns(UserWarning, match="undefined .* for the observed data"):
+        ppc(fit, {"nan": lambda y: np.nan})

@@ -332,7 +332,7 @@ def test_cli_compare_runs(iris_csv, tmp_path, capsys):
     "args, message",
     [
         (["--target", "colour"], "target column 'colour' is not in"),
-        (["--target", "sepal length (cm)"], "non-integer numbers"),
+        (["--target", "sepal length (cm)", "--task", "classification"], "non-integer numbers"),
         (["--target", "species", "--models", "svm"], "unknown contender"),
         (["--target", "species", "--max-classes", "2"], "3 distinct values"),
         (["--target", "species", "--train-sizes", "2"], "smaller than"),
@@ -444,3 +444,87 @@ def test_regression_target():
     assert res.loc[res.contender == "ridge", "coverage90"].isna().all()
     # 40 test points: a calibrated 90% interval covers 36 on average, binomial sd 1.9
     assert res.loc[res.contender == "gp", "coverage90"].between(0.7, 1.0).all()
+
+
+# ------------------------------------------- regressions found by a user trial
+def test_dataframe_with_text_and_boolean_columns_encoded_by_name():
+    from probgen.data import encode_table
+
+    rng = np.random.default_rng(0)
+    n = 80
+    table = pd.DataFrame(
+        {
+            "color": rng.choice(["red", "green", "blue"], n),
+            "urban": rng.random(n) < 0.5,
+            "x": rng.normal(size=n),
+        }
+    )
+    y = np.where(table["x"] + (table["color"] == "red") > 0.3, "yes", "no")
+    contenders = {"logistic": LogisticRegression()}
+    got = compare_models(contenders, table, y, n_splits=2, progress=False)
+    encoded, encoding = encode_table(table)
+    assert encoding.features == ["color[T.green]", "color[T.red]", "urban", "x"]
+    want = compare_models(contenders, encoded, y, n_splits=2, progress=False)
+    cols = ["accuracy", "log_loss", "brier", "ece"]
+    pd.testing.assert_frame_equal(got[cols], want[cols])
+    # can fail: a different encoding (the text column dropped) scores differently
+    other = compare_models(contenders, encoded[:, 2:], y, n_splits=2, progress=False)
+    assert not np.allclose(got["log_loss"], other["log_loss"])
+
+
+class _DoubtfulNB(GaussianNB):
+    """GaussianNB whose fit warns like an untrustworthy Bayesian fit (no sampling)."""
+
+    def fit(self, X, y, sample_weight=None):
+        import warnings
+
+        from probgen.errors import UntrustworthyFitWarning
+
+        warnings.warn("fit NOT TRUSTWORTHY: r_hat", UntrustworthyFitWarning, stacklevel=2)
+        warnings.warn("an unrelated warning", RuntimeWarning, stacklevel=2)
+        return super().fit(X, y, sample_weight)
+
+
+def test_untrustworthy_fits_recorded_and_warned_once(cancer):
+    import warnings
+
+    from probgen.errors import UntrustworthyFitWarning
+
+    X, y = cancer
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        results = compare_models(
+            {"doubtful": _DoubtfulNB(), "plain": GaussianNB()}, X, y, n_splits=3, progress=False
+        )
+    untrusted = [w for w in caught if issubclass(w.category, UntrustworthyFitWarning)]
+    assert len(untrusted) == 1, [str(w.message) for w in untrusted]
+    assert "3 of 6 fits" in str(untrusted[0].message) and "doubtful 3 of 3" in str(
+        untrusted[0].message
+    )
+    # other warnings are not swallowed
+    assert sum(issubclass(w.category, RuntimeWarning) for w in caught) == 3
+    by = results.groupby("contender")["trustworthy"].all()
+    assert not by["doubtful"] and by["plain"]
+
+
+class _FailingNB(GaussianNB):
+    def fit(self, X, y, sample_weight=None):
+        raise ValueError("cannot fit this")
+
+
+def test_contender_errors_name_the_contender_and_binary_only_refused_early():
+    from probgen.estimators import BayesianLogisticRegression
+
+    X, y = load_iris(return_X_y=True)
+    # refused before any fit (GaussianNB first would otherwise run its fits)
+    with pytest.raises(ValueError, match="binary, but y has 3 classes.*n_classes=3"):
+        compare_models(
+            {"nb": GaussianNB(), "blr": BayesianLogisticRegression()}, X, y, progress=False
+        )
+    with pytest.raises(ValueError, match="cannot fit this") as info:
+        compare_models({"broken": _FailingNB()}, X, y, n_splits=1, progress=False)
+    assert any("contender 'broken'" in note for note in info.value.__notes__)
+    # a binary target passes the early check
+    binary = y < 2
+    out = compare_models({"nb": GaussianNB()}, X[binary], y[binary], n_splits=1, progress=False)
+    assert len(out) == 1

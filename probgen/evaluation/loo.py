@@ -156,6 +156,34 @@ def joint_log_likelihood(fit: xr.DataTree) -> xr.DataArray:
     )
 
 
+def loo_terms(fit: xr.DataTree) -> xr.DataArray:
+    """The per-observation terms PSIS-LOO weights, ``(chain, draw, obs_dim)``.
+
+    The joint log likelihood of each observation (:func:`joint_log_likelihood`),
+    or, for a model whose observations are dependent given the parameters and
+    which provides :meth:`probgen.Model.loo_log_likelihood` (gp_regression),
+    log p(y_i | y_-i, theta) from that hook (non-factorized LOO, Bürkner, Gabry &
+    Vehtari 2021).
+    """
+    model = check_fit(fit, need=("posterior", "log_likelihood"))
+    from probgen.results import data_from_fit
+
+    post = fit["posterior"].dataset
+    posterior = {k: np.asarray(post[k].values) for k in model.var_dims() if k in post}
+    terms = model.loo_log_likelihood(posterior, data_from_fit(fit, model))
+    if terms is None:
+        return joint_log_likelihood(fit)
+    obs_dim = model.field(model.observed[0]).dims[0]
+    total = sum(np.asarray(v, dtype=float) for v in terms.values())
+    first = fit["observed_data"][model.observed[0]] if "observed_data" in fit.children else None
+    coords = {"chain": post["chain"].values, "draw": post["draw"].values}
+    if first is not None and obs_dim in first.coords:
+        coords[obs_dim] = first.coords[obs_dim].values
+    return xr.DataArray(
+        total, dims=("chain", "draw", obs_dim), coords=coords, name="+".join(sorted(terms))
+    )
+
+
 def _loo_tree(fit: xr.DataTree, ll: xr.DataArray) -> xr.DataTree:
     """A minimal tree for arviz_stats.loo: the posterior (for the relative
     efficiency of the draws) and the one joint log likelihood variable."""
@@ -196,14 +224,16 @@ def loo(fit: xr.DataTree, *, pointwise: bool = True):
     Raises
     ------
     NotPointwiseError
-        For a model whose log likelihood is one joint term (gp_regression).
+        For a model whose log likelihood is one joint term and that has no
+        :meth:`probgen.Model.loo_log_likelihood` (gp_regression has one: its
+        terms are log p(y_i | y_-i, theta)).
     """
     from arviz_stats import loo as az_loo
 
     if not isinstance(pointwise, bool):
         raise TypeError(f"pointwise must be True or False, got {pointwise!r}")
     model = check_fit(fit, need=("posterior", "log_likelihood"))
-    ll = joint_log_likelihood(fit)
+    ll = loo_terms(fit)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=_ARVIZ_K_WARNING)
         # we always need the pointwise k for our own warning
@@ -251,6 +281,8 @@ def compare(fits: Mapping[str, xr.DataTree]) -> pd.DataFrame:
         arviz_stats.compare's table: one row per fit, best first (``rank``,
         ``elpd``, ``p``, ``elpd_diff``, ``weight``, ``se``, ``dse``, ``warning``).
         A difference is convincing when ``elpd_diff`` is several ``dse``.
+        The numbers are not rounded (``elpd`` equals :func:`loo`'s); round
+        for display (``table.round(1)``).
 
     Raises
     ------
@@ -287,7 +319,40 @@ def compare(fits: Mapping[str, xr.DataTree]) -> pd.DataFrame:
                 "compare needs fits of the same observations"
             )
     elpds = {name: loo(fit, pointwise=True) for name, fit in fits.items()}
-    return az_compare(elpds)
+    # unrounded: arviz_stats' default ("auto") rounds elpd to the digits its se
+    # supports (-228.47 became -230.0 beside an elpd_diff of -8.0), which is for
+    # printing; the table is data that users compute with
+    return az_compare(elpds, round_to="none")
+
+
+def _frames_by_name(model: Model, values: dict[str, Any], old: Any) -> dict[str, Any]:
+    """Put the columns of DataFrame fields in the fit's order, matched by name.
+
+    A table field without an encoding (PPCA's ``x``, a naive Bayes ``X``) would
+    otherwise be read by position, so held-out columns in another order would
+    be scored against the wrong features without any error.
+    """
+    out = dict(values)
+    for name, value in values.items():
+        if not isinstance(value, pd.DataFrame) or name not in {f.name for f in model.fields}:
+            continue
+        dims = model.field(name).dims
+        if len(dims) != 2 or dims[1] not in old.coords:
+            continue
+        fitted = [str(label) for label in old.coords[dims[1]]]
+        got = [str(col) for col in value.columns]
+        missing = [c for c in fitted if c not in got]
+        unknown = [c for c in got if c not in fitted]
+        if missing or unknown or len(set(got)) != len(got):
+            raise DataError(
+                f"data[{name!r}]'s columns are matched to the fit's {dims[1]!r} labels by name "
+                f"(any order): expected {fitted}; missing {missing}, unknown {unknown}"
+                + (", duplicated names" if len(set(got)) != len(got) else "")
+                + ". Pass an array to give the columns by position"
+            )
+        frame = value.set_axis(got, axis=1)
+        out[name] = frame[fitted]
+    return out
 
 
 @dataclass(frozen=True)
@@ -313,7 +378,7 @@ class LPD:
 
 
 def log_predictive_density(
-    fit: xr.DataTree, data: Mapping[str, Any], *, backend: str | None = None
+    fit: xr.DataTree, data: Mapping[str, Any] | pd.DataFrame, *, backend: str | None = None
 ) -> LPD:
     """Log predictive density of held-out observations under a fit.
 
@@ -325,11 +390,13 @@ def log_predictive_density(
     ----------
     fit : DataTree
         A fit from :func:`probgen.sample`.
-    data : mapping
+    data : mapping or DataFrame
         The new observations, observed values included, like the data of
         ``probgen.sample`` (covariates matched to the fit as in
         :func:`probgen.predict`: a DataFrame by column name, an array by
-        position). A new series for the models of one series.
+        position). A DataFrame is read as ``probgen.sample`` reads a table
+        (e.g. a regression's ``y`` column and its predictor columns, in any
+        order). A new series for the models of one series.
     backend : {"numpyro", "pymc"}, optional
         Which twin evaluates the density; default the fit's.
 
@@ -363,9 +430,15 @@ def log_predictive_density(
     from probgen.results import data_from_fit
 
     model = check_fit(fit, need=("posterior",))
+    if isinstance(data, pd.DataFrame):
+        # a table of new rows, read as probgen.sample reads one (the model's
+        # from_table: columns by name, in any order), so held-out rows can be
+        # given the way the training rows were
+        data = model.resolve_data(data)
     if not isinstance(data, Mapping):
         raise DataError(
-            f"data must be a mapping of the new observations' fields, got {type(data).__name__}"
+            "data must be a mapping of the new observations' fields or a pandas "
+            f"DataFrame of new rows (read by column name), got {type(data).__name__}"
         )
     missing = [name for name in model.observed if data.get(name) is None]
     if missing:
@@ -380,6 +453,7 @@ def log_predictive_density(
     for name, encoding in fit_encodings(fit, model, old).items():
         if values.get(name) is not None:
             values[name] = design_matrix(values[name], encoding, what=name)
+    values = _frames_by_name(model, values, old)
     # labels for the new observations only (a table's index, or integers after the
     # fit's); the units of parameter dims are checked and labelled below
     coords = {

@@ -598,6 +598,7 @@ def ppc(
                 continue
             t_obs = as_scalar(spec.fn(obs), spec.name)
             t_rep = statistic_draws(spec.fn, rep, name=spec.name)
+            _warn_undefined(variable, spec.name, t_obs, t_rep)
             rows.append(
                 {
                     "variable": variable,
@@ -619,6 +620,25 @@ def ppc(
         }
     )
     return table
+
+
+def _warn_undefined(variable: str, statistic: str, t_obs: float, t_rep: np.ndarray) -> None:
+    """Say when a statistic is NaN/inf: the p-value then leaves those data sets out
+    (or is NaN), which must not happen silently."""
+    bad = int((~np.isfinite(t_rep)).sum())
+    if not np.isfinite(t_obs):
+        warn_user(
+            f"statistic {statistic!r} of {variable!r} is undefined ({t_obs}) for the "
+            "observed data: its row has no p-value",
+            UserWarning,
+        )
+    elif bad:
+        warn_user(
+            f"statistic {statistic!r} of {variable!r} is undefined (NaN or inf) for {bad} of "
+            f"{t_rep.size} replicated data sets; its mean, interval and p-value use the "
+            f"other {t_rep.size - bad}",
+            UserWarning,
+        )
 
 
 def _format(value: float) -> str:
@@ -692,10 +712,11 @@ def loo_pit_values(fit: xr.DataTree, var_names: str | Sequence[str] | None = Non
     never give a PIT of exactly 0 or 1 (which would make the uniformity test
     reject a good model). For discrete variables (binary, counts) arviz_stats
     randomizes within ties (seeded, so repeatable), which makes the values
-    uniform under a correct model; but an observed count beyond every
-    replicated one still gets a PIT of exactly 1, so with few draws the test
-    can reject a heavy-tailed count model that is right — use more draws
-    before trusting a small p-value on counts.
+    uniform under a correct model; an observed count beyond every replicated
+    one would get a PIT of exactly 1 (0 below every one), which the uniformity
+    test takes as impossible, so discrete values are clipped to the ECDF's
+    resolution, S draws telling nothing apart within ``1/(S+1)`` of 0 or 1
+    (:func:`clip_discrete_pit`).
 
     A posterior predictive group is generated (seed 0) when the fit lacks one.
     The importance weights leave out one **observation** at a time, as
@@ -723,6 +744,7 @@ def loo_pit_values(fit: xr.DataTree, var_names: str | Sequence[str] | None = Non
     names = _var_names(var_names, model, list(fit["observed_data"].data_vars))
     weights = _observation_weights(fit)
     fit = _aligned_replicates(fit, fit["log_likelihood"].sizes["draw"])
+    n_samples = fit["log_likelihood"].sizes["chain"] * fit["log_likelihood"].sizes["draw"]
     parts = []
     for name in names:
         obs = fit["observed_data"][name]
@@ -738,8 +760,37 @@ def loo_pit_values(fit: xr.DataTree, var_names: str | Sequence[str] | None = Non
         # Discrete ones: ties randomized (arviz_stats' fixed seed); Pareto
         # smoothing is meant for continuous distributions.
         continuous = model.field(name).kind == "real"
-        parts.append(az_loo_pit(fit, var_names=[name], pareto_pit=continuous, **kwargs))
+        part = az_loo_pit(fit, var_names=[name], pareto_pit=continuous, **kwargs)
+        if not continuous:
+            part[name] = clip_discrete_pit(part[name], n_samples)
+        parts.append(part)
     return xr.merge(parts, compat="no_conflicts", join="outer")[names]
+
+
+def clip_discrete_pit(pit: xr.DataArray | np.ndarray, n_samples: int):
+    """Keep discrete PIT values inside the resolution of the predictive ECDF.
+
+    A weighted ECDF of ``n_samples`` draws cannot tell a predictive tail
+    probability below about ``1 / (n_samples + 1)`` from zero: an observed count
+    beyond every replicated one gets PIT exactly 1 although its true PIT lies
+    in ``(1 - 1/(S+1), 1)``. The uniformity test (pointwise order-statistic
+    tests) treats a value of exactly 1 among n values as impossible under
+    uniformity and rejects a correct model with p ~ 1e-15 (seen on
+    poisson_regression's own data with 600 draws). Values in the unresolved
+    tails are set to the middle of their band, ``0.5/(S+1)`` or
+    ``1 - 0.5/(S+1)`` (the band's mean under uniformity), which moves each by
+    less than the Monte Carlo resolution it was computed with; NaN (missing
+    observations) stays NaN.
+    """
+    if n_samples < 1:
+        raise ValueError(f"n_samples must be a positive number of draws, got {n_samples}")
+    band = 1.0 / (n_samples + 1)
+    clipped = np.asarray(pit, dtype=float).copy()
+    clipped[clipped < band] = 0.5 * band
+    clipped[clipped > 1.0 - band] = 1.0 - 0.5 * band
+    if isinstance(pit, xr.DataArray):
+        return pit.copy(data=clipped)
+    return clipped
 
 
 def _aligned_replicates(fit: xr.DataTree, n_draws: int) -> xr.DataTree:

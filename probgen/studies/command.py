@@ -1,5 +1,14 @@
 """``probgen compare DATA.csv --target COL``: contenders on the same splits of any CSV.
 
+The task follows the target column (``--task auto``): a numeric, non-boolean
+target is a *regression* target when it holds a non-integer number, or when its
+integer values take more than ``--max-classes`` distinct values; anything else
+(text, booleans, integers with few distinct values) is a *classification*
+target. ``--task`` overrides the rule: forcing classification on a target with
+non-integer numbers or too many classes, or regression on a non-numeric one, is
+refused. Classification uses repeated stratified splits, regression plain
+repeated random splits (ShuffleSplit); every contender sees the same splits.
+
 Features are the other columns: numbers as they are, booleans and text or
 categorical columns dummy-coded by name (:func:`probgen.data.encode_table`, the
 encoding every probgen fit uses). Writes ``results.csv`` (one row per contender,
@@ -14,15 +23,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
-HELP = "compare generative and discriminative classifiers on a CSV (same splits)"
+HELP = "compare classifiers or regressors on a CSV with a target column (same splits)"
 DESCRIPTION = (
-    "Fit every contender on the same repeated stratified train/test splits of DATA "
-    "(a CSV with a target column), optionally over nested training sizes (learning "
-    "curves) and with test features hidden (missing-feature curves); write "
-    "results.csv and PNG figures to --out and print a summary. Metrics: accuracy, "
-    "log loss (= -mean log predictive density of the test labels), multiclass Brier "
-    "score, expected calibration error (10 equal-width bins, top-label), fit and "
-    "predict time. Not `probgen ppc`/LOO: this refits on held-out splits."
+    "Fit every contender on the same repeated train/test splits of DATA (a CSV with a "
+    "target column; stratified for classification), optionally over nested training "
+    "sizes (learning curves) and with test features hidden (missing-feature curves); "
+    "write results.csv and PNG figures to --out and print a summary. The task follows "
+    "the target: numbers with a non-integer value or more than --max-classes distinct "
+    "values are a regression target, anything else class labels (--task overrides). "
+    "Classification metrics: accuracy, log loss (= -mean log predictive density of the "
+    "test labels), multiclass Brier score, expected calibration error (10 equal-width "
+    "bins, top-label). Regression metrics: RMSE and the coverage of central 90% "
+    "predictive intervals (contenders with predictive draws). Fit and predict time "
+    "for both. Not `probgen ppc`/LOO: this refits on held-out splits."
 )
 
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -39,16 +52,38 @@ def _number(text: str) -> int | float:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``compare`` subcommand's arguments."""
-    from probgen.studies.contenders import CONTENDERS
+    from probgen.studies.contenders import (
+        CONTENDERS,
+        COUNT_CONTENDERS,
+        DEFAULT_CONTENDERS,
+        REGRESSION_CONTENDERS,
+    )
 
     parser.add_argument("data", metavar="DATA", help="a CSV file with a header row")
-    parser.add_argument("--target", required=True, help="the column holding the class labels")
+    parser.add_argument(
+        "--target", required=True, help="the column to predict (class labels or a number)"
+    )
+    parser.add_argument(
+        "--task",
+        choices=("auto", "classification", "regression"),
+        default="auto",
+        help="auto: regression for a numeric target with a non-integer value or "
+        "more than --max-classes distinct values, classification otherwise",
+    )
     parser.add_argument(
         "--models",
         nargs="+",
-        default=["gaussian_nb", "logistic"],
+        default=None,
         metavar="NAME",
-        help="contenders: " + "; ".join(f"{k}: {v[1]}" for k, v in CONTENDERS.items()),
+        help="contenders (default: "
+        + " ".join(DEFAULT_CONTENDERS["classification"])
+        + " for classification, "
+        + " ".join(DEFAULT_CONTENDERS["regression"])
+        + " for regression). Classification: "
+        + "; ".join(f"{k}: {v[1]}" for k, v in CONTENDERS.items())
+        + ". Regression: "
+        + "; ".join(f"{k}: {v[1]}" for k, v in REGRESSION_CONTENDERS.items())
+        + f". {', '.join(sorted(COUNT_CONTENDERS))} need non-negative integer targets",
     )
     parser.add_argument(
         "--train-sizes",
@@ -69,9 +104,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="F",
         help="fractions of test features to hide (e.g. 0 0.2 0.5)",
     )
-    parser.add_argument("--min-per-class", type=int, default=2, help="least examples per class")
     parser.add_argument(
-        "--max-classes", type=int, default=20, help="refuse targets with more classes"
+        "--min-per-class", type=int, default=2, help="least examples per class (classification)"
+    )
+    parser.add_argument(
+        "--max-classes",
+        type=int,
+        default=20,
+        help="most classes of a class-label target; an integer target with more distinct "
+        "values is a regression target under --task auto",
     )
     parser.add_argument("--out", default=None, help="output directory (default: compare-DATA)")
     parser.add_argument("--seed", type=int, default=0, help="seeds the splits and contenders")
@@ -88,9 +129,70 @@ def _usage(message: str) -> int:
     return EXIT_USAGE
 
 
-def load_table(path: str, target: str, max_classes: int) -> tuple[Any, Any, list[str]]:
-    """``(X, y, feature names)`` from a CSV; raises ``DataError`` / ``ValueError``."""
+def target_task(labels: Any, task: str, max_classes: int, name: str = "target") -> str:
+    """The task of a target column: ``"classification"`` or ``"regression"``.
+
+    Under ``task="auto"`` a numeric, non-boolean column is a regression target when
+    it holds a non-integer number or more than ``max_classes`` distinct values;
+    anything else is class labels. An explicit ``task`` is checked against the
+    column instead.
+
+    Raises
+    ------
+    DataError
+        ``task="classification"`` on non-integer numbers or on more than
+        ``max_classes`` classes, ``task="regression"`` on a non-numeric or boolean
+        column, or a column with a single value.
+    """
     import numpy as np
+    import pandas as pd
+
+    from probgen.errors import DataError
+
+    if task not in ("auto", "classification", "regression"):
+        raise DataError(f"task must be auto, classification or regression, got {task!r}")
+    numeric = pd.api.types.is_numeric_dtype(labels.dtype) and not pd.api.types.is_bool_dtype(
+        labels.dtype
+    )
+    n_distinct = labels.nunique()
+    if n_distinct < 2:
+        raise DataError(f"target column {name!r} has a single value; nothing to compare")
+    integral = numeric and bool(np.all(np.mod(labels.to_numpy(dtype=float), 1) == 0))
+    if task == "auto":
+        task = (
+            "regression"
+            if numeric and (not integral or n_distinct > max_classes)
+            else ("classification")
+        )
+    if task == "regression":
+        if not numeric:
+            raise DataError(
+                f"target column {name!r} is not numeric ({labels.dtype}): --task regression "
+                "needs numbers; drop --task to compare classifiers"
+            )
+        return task
+    if numeric and not integral:
+        raise DataError(
+            f"target column {name!r} holds non-integer numbers: class labels must be text, "
+            "booleans or integers; use --task regression (or auto) for a real target"
+        )
+    if n_distinct > max_classes:
+        raise DataError(
+            f"target column {name!r} has {n_distinct} distinct values, more than "
+            f"--max-classes {max_classes}: is it really a class label? (--task auto treats "
+            "such a numeric target as a regression target)"
+        )
+    return task
+
+
+def load_table(
+    path: str, target: str, max_classes: int, task: str = "auto"
+) -> tuple[Any, Any, list[str], str]:
+    """``(X, y, feature names, task)`` from a CSV; raises ``DataError`` / ``ValueError``.
+
+    ``task`` is resolved by :func:`target_task`; ``y`` is float for regression,
+    and for classification the labels as strings (text targets) or numbers.
+    """
     import pandas as pd
 
     from probgen.data import encode_table, read_data_file
@@ -110,25 +212,48 @@ def load_table(path: str, target: str, max_classes: int) -> tuple[Any, Any, list
     features = frame.drop(columns=[target])
     if features.shape[1] == 0:
         raise DataError(f"{path!r} has no feature column besides the target {target!r}")
-    n_classes = labels.nunique()
+    kind = target_task(labels, task, max_classes, target)
+    X, encoding = encode_table(features, what=f"{path!r}")
     numeric = pd.api.types.is_numeric_dtype(labels.dtype) and not pd.api.types.is_bool_dtype(
         labels.dtype
     )
-    if numeric and not np.all(np.mod(labels.to_numpy(dtype=float), 1) == 0):
-        raise DataError(
-            f"target column {target!r} holds non-integer numbers: `probgen compare` compares "
-            "classifiers; use probgen.studies.compare_models for a real target"
+    if kind == "regression":
+        y = labels.to_numpy(dtype=float)
+    else:
+        y = labels.astype(str).to_numpy() if not numeric else labels.to_numpy()
+    return X, y, encoding.features, kind
+
+
+def _summary_regression(results: Any) -> str:
+    import numpy as np
+
+    size = int(results["train_size"].max())
+    full = results[(results["train_size"] == size) & (results["missing_fraction"] == 0)]
+    med = full.groupby("contender", sort=False)[["rmse", "coverage90"]].median()
+    fit = full.groupby("contender", sort=False)["fit_time"].mean()
+    lines = [
+        f"{results['split'].nunique()} splits, n_test={int(full['n_test'].iloc[0])}; medians "
+        f"at {size} training examples (cover90: share of test targets inside the central "
+        "90% predictive interval, - without predictive draws):",
+        f"{'contender':28s} {'RMSE':>10s} {'cover90':>8s} {'fit s':>8s}",
+    ]
+    for name, row in med.iterrows():
+        cover = "-" if np.isnan(row["coverage90"]) else f"{row['coverage90']:.3f}"
+        lines.append(f"{name:28s} {row['rmse']:10.4g} {cover:>8s} {fit[name]:8.3f}")
+    sizes = sorted(results["train_size"].unique())
+    if len(sizes) > 1:
+        curve = (
+            results[results["missing_fraction"] == 0]
+            .groupby(["contender", "train_size"])["rmse"]
+            .median()
+            .unstack()
         )
-    if n_classes > max_classes:
-        raise DataError(
-            f"target column {target!r} has {n_classes} distinct values, more than "
-            f"--max-classes {max_classes}: is it really a class label?"
+        best = curve.idxmin(axis=0)
+        lines.append(
+            "lowest median RMSE by training size: "
+            + ", ".join(f"{int(s)}: {best[s]}" for s in sizes if not np.isnan(curve[s]).all())
         )
-    if n_classes < 2:
-        raise DataError(f"target column {target!r} has a single class; nothing to compare")
-    X, encoding = encode_table(features, what=f"{path!r}")
-    y = labels.astype(str).to_numpy() if not numeric else labels.to_numpy()
-    return X, y, encoding.features
+    return "\n".join(lines)
 
 
 def _summary(results: Any) -> str:
@@ -166,6 +291,8 @@ def _summary(results: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``probgen compare``; 0 on success, 2 on bad input."""
+    import numpy as np
+
     from probgen.errors import ProbgenError
 
     for name in ("splits", "min_per_class", "max_classes", "n_jobs", "chains", "draws"):
@@ -174,13 +301,25 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.test_size < 1:
         return _usage(f"--test-size must be a fraction in (0, 1), got {args.test_size}")
     try:
-        from probgen.studies.contenders import SamplerSettings, make_contenders
+        from probgen.studies.contenders import (
+            COUNT_CONTENDERS,
+            DEFAULT_CONTENDERS,
+            SamplerSettings,
+            make_contenders,
+        )
 
-        X, y, _ = load_table(args.data, args.target, args.max_classes)
+        X, y, _, task = load_table(args.data, args.target, args.max_classes, args.task)
+        names = list(dict.fromkeys(args.models or DEFAULT_CONTENDERS[task]))
+        counts = [n for n in names if n in COUNT_CONTENDERS]
+        if task == "regression" and counts and not (np.all(y >= 0) and np.all(np.mod(y, 1) == 0)):
+            raise ValueError(
+                f"contender(s) {counts} model counts, but target column {args.target!r} is "
+                "not a non-negative integer; choose other --models"
+            )
         settings = SamplerSettings(
             backend=args.backend, chains=args.chains, draws=args.draws, warmup=args.warmup
         )
-        contenders = make_contenders(list(dict.fromkeys(args.models)), settings)
+        contenders = make_contenders(names, settings, task)
         from probgen.studies.harness import compare_models, save_results
 
         results, preds = compare_models(
@@ -195,6 +334,9 @@ def run(args: argparse.Namespace) -> int:
             missing_fractions=args.missing,
             progress=not args.no_progress,
             n_jobs=args.n_jobs,
+            # explicit: an integer regression target would look "multiclass" to the
+            # harness's own auto rule (scikit-learn's type_of_target)
+            task=task,
             return_predictions=True,
         )
     except (ProbgenError, ValueError, TypeError, ImportError, FileNotFoundError) as exc:
@@ -202,17 +344,22 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(f"compare-{Path(args.data).stem}")
     from probgen.studies import plots
 
+    # regression has no class probabilities (no reliability diagram); coverage is
+    # drawn only when some contender gave predictive draws
+    if task == "classification":
+        metrics: tuple[str, ...] = ("accuracy", "log_loss")
+    else:
+        metrics = ("rmse", "coverage90") if results["coverage90"].notna().any() else ("rmse",)
     written = [save_results(results, out / "results.csv")]
     if results["train_size"].nunique() > 1:
-        plots.plot_learning_curves(
-            results, ("accuracy", "log_loss"), path=out / "learning_curves.png"
-        )
+        plots.plot_learning_curves(results, metrics, path=out / "learning_curves.png")
         written.append(out / "learning_curves.png")
     if results["missing_fraction"].nunique() > 1:
-        plots.plot_missing_features(results, path=out / "missing_features.png")
+        plots.plot_missing_features(results, metrics, path=out / "missing_features.png")
         written.append(out / "missing_features.png")
-    plots.plot_reliability(preds, path=out / "reliability.png")
-    written.append(out / "reliability.png")
-    print(_summary(results))
+    if task == "classification":
+        plots.plot_reliability(preds, path=out / "reliability.png")
+        written.append(out / "reliability.png")
+    print(_summary(results) if task == "classification" else _summary_regression(results))
     print("wrote " + ", ".join(str(p) for p in written))
     return EXIT_OK

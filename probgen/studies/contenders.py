@@ -136,18 +136,199 @@ CONTENDERS: Mapping[str, tuple[Callable[[SamplerSettings], Any], str]] = {
 }
 
 
+class ScaledRegressor:
+    """A regressor fitted on mean-imputed, standardized features and (optionally) a
+    standardized target, whose predictions and predictive draws are mapped back.
+
+    ``Pipeline`` and ``TransformedTargetRegressor`` would do the same but hide
+    ``sample_y``, and without it the harness cannot score interval coverage; the
+    zoo's regression priors (``coef ~ normal(0, 10)``, ``sigma ~ half_cauchy(10)``)
+    assume a target of unit scale, hence ``scale_y`` for real targets. Count
+    targets keep their scale (``scale_y=False``): a Poisson model needs counts.
+
+    Parameters
+    ----------
+    regressor : estimator
+        An unfitted scikit-learn regressor (cloned at ``fit``).
+    scale_y : bool
+        Standardize the target before fitting (real targets only).
+    """
+
+    def __init__(self, regressor: Any, scale_y: bool = True):
+        self.regressor = regressor
+        self.scale_y = scale_y
+
+    # get_params/set_params by hand rather than BaseEstimator, so that this module
+    # imports no scikit-learn (``probgen --help`` stays fast) and the class pickles
+    # by name for joblib's worker processes; clone() needs nothing more
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        params = {"regressor": self.regressor, "scale_y": self.scale_y}
+        if deep and hasattr(self.regressor, "get_params"):
+            params.update(
+                {f"regressor__{k}": v for k, v in self.regressor.get_params(deep=True).items()}
+            )
+        return params
+
+    def set_params(self, **params: Any) -> ScaledRegressor:
+        inner = {k[len("regressor__") :]: v for k, v in params.items() if "__" in k}
+        for key, value in params.items():
+            if "__" in key:
+                if not key.startswith("regressor__"):
+                    raise ValueError(f"invalid parameter {key!r} for ScaledRegressor")
+            elif key in ("regressor", "scale_y"):
+                setattr(self, key, value)
+            else:
+                raise ValueError(
+                    f"invalid parameter {key!r} for ScaledRegressor; valid: regressor, scale_y"
+                )
+        if inner:
+            self.regressor.set_params(**inner)
+        return self
+
+    def fit(self, X: Any, y: Any) -> ScaledRegressor:
+        import numpy as np
+        from sklearn.base import clone
+        from sklearn.impute import SimpleImputer
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        y = np.asarray(y, dtype=np.float64)
+        if y.ndim != 1:
+            raise ValueError(f"y must be 1-D, got shape {y.shape}")
+        self.features_ = make_pipeline(SimpleImputer(strategy="mean"), StandardScaler())
+        Xs = self.features_.fit_transform(X)
+        self.y_mean_, self.y_scale_ = 0.0, 1.0
+        if self.scale_y:
+            sd = float(y.std())
+            # a constant training target has no scale to divide by
+            self.y_mean_, self.y_scale_ = float(y.mean()), sd if sd > 0 else 1.0
+        self.regressor_ = clone(self.regressor).fit(Xs, (y - self.y_mean_) / self.y_scale_)
+        self.n_features_in_ = Xs.shape[1]
+        return self
+
+    def predict(self, X: Any) -> Any:
+        """Back-transformed point predictions of the inner regressor."""
+        import numpy as np
+
+        pred = np.asarray(self.regressor_.predict(self.features_.transform(X)), dtype=float)
+        return self.y_mean_ + self.y_scale_ * pred
+
+    def sample_y(self, X: Any, n_samples: int = 1, random_state: Any = None) -> Any:
+        """Back-transformed predictive draws of the inner regressor (same shape)."""
+        import numpy as np
+
+        draws = self.regressor_.sample_y(
+            self.features_.transform(X), n_samples=n_samples, random_state=random_state
+        )
+        return self.y_mean_ + self.y_scale_ * np.asarray(draws, dtype=float)
+
+
+def _sk_ridge(_: SamplerSettings) -> Any:
+    from sklearn.linear_model import Ridge
+
+    return _imputed(Ridge(alpha=1.0))
+
+
+def _sk_hist_gb_reg(_: SamplerSettings) -> Any:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    return HistGradientBoostingRegressor(max_iter=100)  # takes NaN natively
+
+
+def _sk_poisson_glm(_: SamplerSettings) -> Any:
+    from sklearn.linear_model import PoissonRegressor
+
+    return _imputed(PoissonRegressor(alpha=1.0, max_iter=1000))
+
+
+def _bayes_reg(cls_name: str, scale_y: bool) -> Callable[[SamplerSettings], Any]:
+    def build(settings: SamplerSettings) -> Any:
+        import probgen.estimators as est_mod
+
+        cls = getattr(est_mod, cls_name, None)
+        if cls is None:
+            raise ImportError(
+                f"probgen.estimators has no {cls_name} in this installation; the Bayesian "
+                "contenders need probgen's estimators"
+            )
+        return ScaledRegressor(cls(**settings.kwargs()), scale_y=scale_y)
+
+    return build
+
+
+#: regression contenders: name -> (factory, one line)
+REGRESSION_CONTENDERS: Mapping[str, tuple[Callable[[SamplerSettings], Any], str]] = {
+    "ridge": (_sk_ridge, "scikit-learn Ridge, alpha=1, mean-imputed and standardized"),
+    "hist_gb_reg": (_sk_hist_gb_reg, "scikit-learn HistGradientBoostingRegressor"),
+    "linear_regression": (
+        _bayes_reg("BayesianLinearRegression", scale_y=True),
+        "probgen Bayesian linear regression (features and target standardized)",
+    ),
+    "robust_regression": (
+        _bayes_reg("BayesianRobustRegression", scale_y=True),
+        "probgen Bayesian Student-t regression (features and target standardized)",
+    ),
+    "poisson_regression": (
+        _bayes_reg("BayesianPoissonRegression", scale_y=False),
+        "probgen Bayesian Poisson regression (count targets)",
+    ),
+    "negative_binomial_regression": (
+        _bayes_reg("BayesianNegativeBinomialRegression", scale_y=False),
+        "probgen Bayesian negative binomial regression (count targets)",
+    ),
+    "poisson_glm": (_sk_poisson_glm, "scikit-learn PoissonRegressor, alpha=1 (count targets)"),
+}
+
+#: regression contenders that model counts: they need non-negative integer targets
+COUNT_CONTENDERS = frozenset({"poisson_regression", "negative_binomial_regression", "poisson_glm"})
+
+#: the contenders run when none are named
+DEFAULT_CONTENDERS: Mapping[str, tuple[str, ...]] = {
+    "classification": ("gaussian_nb", "logistic"),
+    "regression": ("ridge", "hist_gb_reg", "linear_regression"),
+}
+
+
+def contenders_for(task: str) -> Mapping[str, tuple[Callable[[SamplerSettings], Any], str]]:
+    """The named contenders of a task (``"classification"`` or ``"regression"``)."""
+    if task == "classification":
+        return CONTENDERS
+    if task == "regression":
+        return REGRESSION_CONTENDERS
+    raise ValueError(f"task must be 'classification' or 'regression', got {task!r}")
+
+
 def make_contenders(
-    names: list[str] | tuple[str, ...], settings: SamplerSettings | None = None
+    names: list[str] | tuple[str, ...],
+    settings: SamplerSettings | None = None,
+    task: str = "classification",
 ) -> dict[str, Any]:
-    """Fresh estimators for the named contenders.
+    """Fresh estimators for the named contenders of ``task``.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Keys of :data:`CONTENDERS` (classification) or
+        :data:`REGRESSION_CONTENDERS` (regression).
+    settings : SamplerSettings, optional
+        For the Bayesian contenders.
+    task : {"classification", "regression"}
 
     Raises
     ------
     ValueError
-        An unknown name (the message lists the known ones).
+        A name unknown for ``task`` (the message lists the valid ones, and says
+        when the name belongs to the other task).
     """
     settings = settings or SamplerSettings()
-    unknown = [n for n in names if n not in CONTENDERS]
+    table = contenders_for(task)
+    unknown = [n for n in names if n not in table]
     if unknown:
-        raise ValueError(f"unknown contender(s) {unknown}; choose from {', '.join(CONTENDERS)}")
-    return {n: CONTENDERS[n][0](settings) for n in names}
+        other = "regression" if task == "classification" else "classification"
+        wrong = [n for n in unknown if n in contenders_for(other)]
+        hint = f" ({', '.join(wrong)}: {other} only)" if wrong else ""
+        raise ValueError(
+            f"unknown contender(s) {unknown} for a {task} target{hint}; choose from "
+            f"{', '.join(table)}"
+        )
+    return {n: table[n][0](settings) for n in names}

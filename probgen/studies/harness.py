@@ -16,6 +16,7 @@ import hashlib
 import os
 import tempfile
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -120,7 +121,34 @@ def _check_estimator(name: str, est: Any, task: str) -> None:
         )
 
 
+def _check_binary_only(estimators: Mapping[str, Any], n_classes: int) -> None:
+    """Refuse binary-only contenders on a multiclass target before any fit runs
+    (otherwise the study fails after the other contenders' fits)."""
+    from probgen.estimators.classifiers import BayesianLogisticRegression
+
+    if n_classes <= 2:
+        return
+    for name, est in estimators.items():
+        if isinstance(est, BayesianLogisticRegression):
+            raise ValueError(
+                f"estimators[{name!r}] is BayesianLogisticRegression, which is binary, but y "
+                f"has {n_classes} classes: wrap it in "
+                "sklearn.multiclass.OneVsRestClassifier, or take the counterparts with "
+                f"probgen.counterparts(model, n_classes={n_classes})"
+            )
+
+
 def _as_matrix(X: Any) -> np.ndarray:
+    if isinstance(X, pd.DataFrame) and not all(
+        pd.api.types.is_numeric_dtype(dtype) for dtype in X.dtypes
+    ):
+        # a table with text, categorical (or mixed) columns: encode it by column
+        # name as every table in probgen is (booleans 0/1, text dummy-coded
+        # against a named reference level), the same encoding `probgen compare`
+        # applies to a CSV — rather than failing on the first string
+        from probgen.data import encode_table
+
+        X, _ = encode_table(X, what="X")
     if hasattr(X, "to_numpy"):
         X = X.to_numpy()
     try:
@@ -225,6 +253,33 @@ def _regression_draws(est: Any, X: np.ndarray, seed: int) -> np.ndarray | None:
     return draws.T if draws.shape[0] == X.shape[0] and draws.shape[1] != X.shape[0] else draws
 
 
+def _fit_recording_trust(name: str, est: Any, X: np.ndarray, y: np.ndarray) -> bool:
+    """Fit ``est``; False when a Bayesian fit warned that it is not trustworthy.
+
+    A study makes hundreds of fits: one multi-line UntrustworthyFitWarning per
+    fit would bury the output (and is lost in worker processes anyway), so the
+    warning is recorded in the row's ``trustworthy`` column and counted once by
+    :func:`compare_models`; every other warning passes through unchanged.
+    """
+    from probgen.errors import UntrustworthyFitWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UntrustworthyFitWarning)
+        try:
+            est.fit(X, y)
+        except Exception as exc:
+            # name the contender and the training set: a study runs many fits
+            exc.add_note(f"(compare_models: contender {name!r}, fit on {len(y)} training rows)")
+            raise
+    trustworthy = True
+    for w in caught:
+        if issubclass(w.category, UntrustworthyFitWarning):
+            trustworthy = False
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return trustworthy
+
+
 def _run_task(task: dict[str, Any]) -> tuple[list[dict[str, Any]], list[pd.DataFrame]]:
     """Fit one contender on every training size of one split and score every case."""
     X, y, est0 = task["X"], task["y"], task["estimator"]
@@ -232,7 +287,7 @@ def _run_task(task: dict[str, Any]) -> tuple[list[dict[str, Any]], list[pd.DataF
     for size, train in task["subsets"].items():
         est = _fresh(est0, task["seed"])
         start = time.perf_counter()
-        est.fit(X[train], y[train])
+        trustworthy = _fit_recording_trust(task["name"], est, X[train], y[train])
         fit_time = time.perf_counter() - start
         for fraction, mask in task["masks"].items():
             Xt = X[task["test"]].copy()
@@ -274,6 +329,7 @@ def _run_task(task: dict[str, Any]) -> tuple[list[dict[str, Any]], list[pd.DataF
                 draws = _regression_draws(est, Xt, task["seed"])
                 row.update(regression_scores(yt, mean, draws))
             row.update(
+                trustworthy=trustworthy,
                 fit_time=fit_time,
                 predict_time=predict_time,
                 train_digest=_digest(train),
@@ -281,6 +337,26 @@ def _run_task(task: dict[str, Any]) -> tuple[list[dict[str, Any]], list[pd.DataF
             )
             rows.append(row)
     return rows, preds
+
+
+def _warn_untrustworthy(frame: pd.DataFrame) -> None:
+    """One warning for all the fits that were not shown trustworthy."""
+    from probgen.errors import UntrustworthyFitWarning
+
+    fits = frame.drop_duplicates(["contender", "split", "train_size"])
+    bad = fits[~fits["trustworthy"]]
+    if bad.empty:
+        return
+    per = bad.groupby("contender", sort=True).size()
+    total = fits.groupby("contender").size()
+    detail = ", ".join(f"{name} {per[name]} of {total[name]}" for name in per.index)
+    warnings.warn(
+        f"{len(bad)} of {len(fits)} fits were not shown trustworthy by their sampler "
+        f"diagnostics ({detail}; rows with trustworthy=False); their scores may be off. "
+        "Give those contenders more draws/warmup (e.g. draws=1000, warmup=1000)",
+        UntrustworthyFitWarning,
+        stacklevel=3,
+    )
 
 
 # ----------------------------------------------------------------- public
@@ -310,8 +386,11 @@ def compare_models(
         Contender name to an unfitted scikit-learn-compatible estimator (it is
         cloned for every fit; ``random_state``, where it has one, is set to
         ``seed + split``). Classifiers need ``predict_proba``.
-    X : array-like (n, p)
-        Numeric features, complete (no NaN).
+    X : array-like (n, p) or DataFrame
+        Features, complete (no NaN). A DataFrame with text, categorical or
+        boolean columns is encoded by column name as probgen encodes every
+        table (:func:`probgen.data.encode_table`: booleans 0/1, text
+        dummy-coded against a reference level), as ``probgen compare`` does.
     y : array-like (n,)
         Class labels (any values; coded ``0..K-1`` in sorted order before any
         contender sees them) or a real target.
@@ -352,8 +431,10 @@ def compare_models(
         One row per contender, split, train size and missing fraction: the
         keys, ``n_test``, the metrics (classification: ``accuracy``,
         ``log_loss``, ``brier``, ``ece``; regression: ``rmse``, ``coverage90``),
-        ``fit_time`` and ``predict_time`` in seconds (the fit time repeats on
-        the rows of one fit) and ``train_digest`` / ``test_digest`` (hashes of
+        ``trustworthy`` (False when a Bayesian fit's sampler diagnostics
+        failed: one UntrustworthyFitWarning then counts them all, instead of
+        one per fit), ``fit_time`` and ``predict_time`` in seconds (the fit
+        time repeats on the rows of one fit) and ``train_digest`` / ``test_digest`` (hashes of
         the indices). ``-log_loss`` is the mean log predictive density of the
         test labels (the test ELPD over ``n``) for every contender, reported
         once. ``attrs["classes"]`` holds the labels in code order.
@@ -392,6 +473,7 @@ def compare_models(
     if kind == "classification":
         classes, codes = np.unique(ya, return_inverse=True)
         n_classes = len(classes)
+        _check_binary_only(estimators, n_classes)
         counts = np.bincount(codes)
         splits = stratified_splits(codes, n_splits=n_splits, test_size=test_size, seed=seed)
         n_train = len(splits[0][0])
@@ -452,6 +534,7 @@ def compare_models(
     results = _execute(tasks, progress=progress, n_jobs=n_jobs)
     rows = [r for rs, _ in results for r in rs]
     frame = pd.DataFrame(rows).sort_values(list(KEY_COLUMNS), kind="stable").reset_index(drop=True)
+    _warn_untrustworthy(frame)
     frame.attrs["task"] = kind
     if classes is not None:
         frame.attrs["classes"] = [c.item() if hasattr(c, "item") else c for c in classes]
