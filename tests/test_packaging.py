@@ -85,3 +85,19 @@ def test_user_models_package_with_a_wheel(tmp_path):
     # the unpacked wheel comes first on sys.path, ahead of the editable install
     result = _run(_user_project(tmp_path), {"PYTHONPATH": str(site)})
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_subpackage_is_listed_for_the_wheel():
+    """setuptools installs only the packages pyproject.toml lists: a new package
+    folder under probgen/ that is not listed works in the editable install and
+    breaks `pip install .` (caught once by the bare-install smoke test)."""
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    listed = set(
+        tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(p.parent.relative_to(root).parts) for p in (root / "probgen").rglob("__init__.py")
+    }
+    assert found - listed == set(), f"add to [tool.setuptools] packages: {sorted(found - listed)}"
