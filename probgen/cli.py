@@ -180,13 +180,8 @@ COMMAND_MODULES = {
 
 def _command_modules() -> dict:
     import importlib
-    import importlib.util
 
-    return {
-        command: importlib.import_module(name)
-        for command, name in COMMAND_MODULES.items()
-        if importlib.util.find_spec(name) is not None
-    }
+    return {command: importlib.import_module(name) for command, name in COMMAND_MODULES.items()}
 
 
 #: suffixes a fit file may have (those ``probgen.save_fit`` writes)
