@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import numpyro
 import numpyro.distributions as dist
 import pymc as pm
@@ -69,6 +71,16 @@ class EightSchools(Model):
 
     def default_data(self) -> dict[str, Any]:
         return load_json("eight_schools.json")
+
+    def new_unit_log_likelihood(
+        self, posterior: Mapping[str, np.ndarray], data: ModelData
+    ) -> dict[str, np.ndarray]:
+        """A new school's effect integrated out: y ~ Normal(mu, sqrt(tau² + sigma²))."""
+        mu = np.asarray(posterior["mu"], dtype=float)[..., None]
+        tau = np.asarray(posterior["tau"], dtype=float)[..., None]
+        y = np.asarray(data["y"], dtype=float)
+        var = tau**2 + np.asarray(data["sigma"], dtype=float) ** 2
+        return {"y": -0.5 * (np.log(2 * np.pi * var) + (y - mu) ** 2 / var)}
 
     def numpyro_model(self, data: ModelData) -> None:
         sigma = data["sigma"]

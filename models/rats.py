@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -178,6 +179,38 @@ class Rats(Model):
         out = add_groups(fit, self, {"predictions": {"y": y}}, coords)
         out["predictions"].attrs.update({"generated_n": n, "seed": seed})
         return out
+
+    def new_unit_log_likelihood(
+        self, posterior: Mapping[str, np.ndarray], data: ModelData
+    ) -> dict[str, np.ndarray]:
+        """A new rat's curve, its intercept and slope integrated out.
+
+        With alpha ~ Normal(mu_alpha, sigma_alpha) and beta ~ Normal(mu_beta,
+        sigma_beta) independent, a rat's weights at ages a (centred on xbar) are
+        multivariate normal: mean mu_alpha + mu_beta a, covariance
+        sigma_alpha² 11ᵀ + sigma_beta² a aᵀ + sigma_y² I.
+        """
+        age = np.asarray(data["x"], dtype=float) - float(np.asarray(data["xbar"]))
+        y = np.asarray(data["y"], dtype=float)  # (rat, age)
+        p = {
+            k: np.asarray(posterior[k], dtype=float)
+            for k in ("mu_alpha", "mu_beta", "sigma_y", "sigma_alpha", "sigma_beta")
+        }
+        shape = p["mu_alpha"].shape
+        flat = {k: v.reshape(-1) for k, v in p.items()}
+        n_ages = age.size
+        cov = (
+            flat["sigma_alpha"][:, None, None] ** 2
+            + flat["sigma_beta"][:, None, None] ** 2 * np.outer(age, age)[None]
+            + flat["sigma_y"][:, None, None] ** 2 * np.eye(n_ages)[None]
+        )
+        chol = np.linalg.cholesky(cov)  # (S, A, A)
+        mean = flat["mu_alpha"][:, None] + flat["mu_beta"][:, None] * age[None, :]  # (S, A)
+        resid = y[None, :, :] - mean[:, None, :]  # (S, rat, A)
+        z = np.linalg.solve(chol[:, None], resid[..., None])[..., 0]
+        log_det = 2 * np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)  # (S,)
+        out = -0.5 * (np.sum(z**2, axis=-1) + log_det[:, None] + n_ages * np.log(2 * np.pi))
+        return {"y": out.reshape(*shape, y.shape[0])}
 
     def generate_draws(
         self,

@@ -278,6 +278,21 @@ class Model:
         """
         return None
 
+    def new_unit_log_likelihood(
+        self, posterior: Mapping[str, np.ndarray], data: ModelData
+    ) -> dict[str, np.ndarray] | None:
+        """Log density of observations of new units, their parameters integrated out.
+
+        A hierarchical model's held-out data may be new units (schools, rats)
+        that the fit has no parameter draws of. ``posterior`` holds the
+        population-level draws only ((chain, draw, ...) arrays of the variables
+        without a unit dim); return {observed site: (chain, draw, n_new_units)}
+        with each unit's log p(y_unit | population parameters), the unit-level
+        parameters integrated out. :func:`probgen.log_predictive_density` uses
+        it; default None (it then refuses new units with the reason).
+        """
+        return None
+
     def generate_draws(
         self,
         posterior: Mapping[str, np.ndarray],

@@ -35,6 +35,8 @@ MODELS = probgen.list_models()
 JOINT = {"gp_regression"}
 #: posterior variables along the observation dim: new observations need new units
 NEW_UNITS = {"eight_schools", "gp_poisson", "irt_2pl", "rats", "stochastic_volatility"}
+#: ... of which these integrate the new units' parameters out (Model.new_unit_log_likelihood)
+INTEGRATES_NEW_UNITS = {"eight_schools", "rats"}
 
 
 def _fit(name: str, data: dict, backend: str = "numpyro", seed: int = 0) -> xr.DataTree:
@@ -82,7 +84,7 @@ def test_loo_and_heldout_every_model(name, backend):
     assert result.n_data_points == fit["observed_data"].sizes[observation_dim(model)]
     assert result.pareto_k.shape == (result.n_data_points,)
     new = heldout(model)
-    if name in NEW_UNITS:
+    if name in NEW_UNITS - INTEGRATES_NEW_UNITS:
         with pytest.raises(ValueError, match="new latent units"):
             log_predictive_density(fit, new)
         # the same units (all of the fit's) work
@@ -332,3 +334,51 @@ def test_heldout_table_field_matched_by_column_name():
     assert abs(positional - ordered) > 1.0
     with pytest.raises(probgen.DataError, match="unknown \\['nope'\\]"):
         log_predictive_density(fit, {"x": rows.rename(columns={names[0]: "nope"})})
+
+
+# ------------------------------------------------------- new units, integrated
+@pytest.mark.parametrize("name", sorted(INTEGRATES_NEW_UNITS))
+def test_heldout_new_units_integrate_their_parameters(name):
+    """New schools / new rats: log p(y_new | population draws) with the units'
+    parameters integrated out, equal to a Monte Carlo integral over them."""
+    # a real fit: population draws near the data, so the Monte Carlo check below
+    # (unit parameters drawn from the population) has draws where the data are
+    fit = _fit(name, None)
+    model = probgen.get_model(name)
+    new = heldout(model)
+    out = log_predictive_density(fit, new)
+    n_new = len(model.prepare(new).coords[observation_dim(model)])
+    assert out.n == n_new
+    post = fit["posterior"].dataset
+    rng = np.random.default_rng(0)
+    draws = 20000
+    prepared = model.prepare(new)
+    y = np.asarray(prepared["y"], dtype=float)
+    s = 3  # one posterior draw (chain 0), Monte Carlo over the unit's parameters
+    if name == "eight_schools":
+        mu, tau = float(post["mu"][0, s]), float(post["tau"][0, s])
+        theta = rng.normal(mu, tau, size=(draws, 1))
+        sigma = np.asarray(prepared["sigma"], dtype=float)
+        lp = -0.5 * (np.log(2 * np.pi * sigma**2) + (y - theta) ** 2 / sigma**2)
+    else:
+        v = {
+            k: float(post[k][0, s])
+            for k in ("mu_alpha", "mu_beta", "sigma_y", "sigma_alpha", "sigma_beta")
+        }
+        age = np.asarray(prepared["x"], dtype=float) - float(np.asarray(prepared["xbar"]))
+        a = rng.normal(v["mu_alpha"], v["sigma_alpha"], size=(draws, 1, 1))
+        b = rng.normal(v["mu_beta"], v["sigma_beta"], size=(draws, 1, 1))
+        mean = a + b * age[None, None, :]
+        lp = np.sum(
+            -0.5
+            * (np.log(2 * np.pi * v["sigma_y"] ** 2) + (y[None] - mean) ** 2 / v["sigma_y"] ** 2),
+            axis=-1,
+        )
+    mc = np.log(np.mean(np.exp(lp - lp.max(axis=0)), axis=0)) + lp.max(axis=0)
+    exact = model.new_unit_log_likelihood(
+        {k: post[k].values for k in post.data_vars if not set(post[k].dims) - {"chain", "draw"}},
+        prepared,
+    )["y"][0, s]
+    np.testing.assert_allclose(exact, mc, atol=0.05)
+    # can fail: scoring the new units with the fit's first units' parameters differs
+    assert not np.allclose(exact, lp.mean(axis=0), atol=1e-6)

@@ -476,21 +476,36 @@ def log_predictive_density(
                 relabel[d] = fitted
     if relabel:
         new = model.prepare(values, coords={**coords, **relabel}, require_observed=True)
-    for dim in sorted({d for dims in posterior_vars.values() for d in dims}):
-        if dim in new.coords and dim in old.coords:
-            if len(new.coords[dim]) != len(old.coords[dim]):
-                along = sorted(v for v, dims in posterior_vars.items() if dim in dims)
-                raise ValueError(
-                    f"{model.name} has posterior variables along {dim!r} ({', '.join(along)}): "
-                    f"the new data has {len(new.coords[dim])} entries along {dim!r} but the "
-                    f"fit {len(old.coords[dim])}, so scoring them would need new latent "
-                    "units the fit has no draws of. Held-out data must reuse the fit's "
-                    f"{dim!r} units (the same {len(old.coords[dim])})"
-                )
-            new.coords[dim] = old.coords[dim]  # the units are the fit's
-        elif dim in old.coords:  # parameter-only dims (lags, components) from the fit
-            new.coords[dim] = old.coords[dim]
-    log_lik = get_backend(backend).log_likelihood(model, new, posterior_arrays(fit, model))
+    param_dims = sorted({d for dims in posterior_vars.values() for d in dims})
+    new_units = [
+        d
+        for d in param_dims
+        if d in new.coords and d in old.coords and len(new.coords[d]) != len(old.coords[d])
+    ]
+    posterior = posterior_arrays(fit, model)
+    if new_units:
+        # units the fit has no draws of (new schools, new rats): only the model can
+        # integrate their parameters out, given the population-level draws
+        population = {
+            k: v for k, v in posterior.items() if not set(posterior_vars[k]) & set(new_units)
+        }
+        log_lik = model.new_unit_log_likelihood(population, new)
+        if log_lik is None:
+            dim = new_units[0]
+            along = sorted(v for v, dims in posterior_vars.items() if dim in dims)
+            raise ValueError(
+                f"{model.name} has posterior variables along {dim!r} ({', '.join(along)}): "
+                f"the new data has {len(new.coords[dim])} entries along {dim!r} but the "
+                f"fit {len(old.coords[dim])}, so scoring them would need new latent "
+                f"units the fit has no draws of, and {model.name} does not integrate "
+                "them out (Model.new_unit_log_likelihood). Held-out data must reuse the "
+                f"fit's {dim!r} units (the same {len(old.coords[dim])})"
+            )
+    else:
+        for dim in param_dims:
+            if dim in old.coords:  # the units (and parameter-only dims) are the fit's
+                new.coords[dim] = old.coords[dim]
+        log_lik = get_backend(backend).log_likelihood(model, new, posterior)
     # a site's terms run along the leading dims of its field (a multivariate row,
     # e.g. PPCA's x[n, :], is one term per n); none at all is one joint term,
     # which _site_arrays refuses with the reason
