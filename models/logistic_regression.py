@@ -61,7 +61,13 @@ class LogisticRegression(DesignMatrixModel):
     summary = "Logistic regression for a binary outcome with named predictors"
     counterparts = {
         "sklearn.linear_model.LogisticRegression": {"max_iter": 1000},
-        "sklearn.svm.SVC": {"probability": True},
+        # Platt-calibrated SVM probabilities (SVC(probability=True) is deprecated
+        # in scikit-learn 1.9); cv=2 works from two examples per class
+        "sklearn.calibration.CalibratedClassifierCV": {
+            "estimator": {"sklearn.svm.SVC": {}},
+            "ensemble": False,
+            "cv": 2,
+        },
         "sklearn.ensemble.HistGradientBoostingClassifier": {},
     }
     prediction_vars = {"p": ("obs",), "eta": ("obs",)}

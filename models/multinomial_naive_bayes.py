@@ -141,7 +141,13 @@ class MultinomialNaiveBayes(GenerativeClassifier):
     counterparts = {
         "probgen.estimators.BayesianLogisticRegression": {},
         "sklearn.linear_model.LogisticRegression": {"max_iter": 1000},
-        "sklearn.svm.SVC": {"probability": True},
+        # Platt-calibrated SVM probabilities (SVC(probability=True) is deprecated
+        # in scikit-learn 1.9); cv=2 works from two examples per class
+        "sklearn.calibration.CalibratedClassifierCV": {
+            "estimator": {"sklearn.svm.SVC": {}},
+            "ensemble": False,
+            "cv": 2,
+        },
         "sklearn.ensemble.HistGradientBoostingClassifier": {},
     }
     fields = (

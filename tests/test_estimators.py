@@ -328,10 +328,11 @@ def test_counterparts_of_classifiers_and_regressions():
     assert list(made) == [
         "BayesianLogisticRegression",
         "LogisticRegression",
-        "SVC",
+        "CalibratedClassifierCV(SVC)",
         "HistGradientBoostingClassifier",
     ]
-    assert made["SVC"].probability is True
+    svm = made["CalibratedClassifierCV(SVC)"]
+    assert type(svm.estimator).__name__ == "SVC" and svm.ensemble is False
     multi = counterparts("gaussian_naive_bayes", n_classes=3)
     assert type(multi["BayesianLogisticRegression[ovr]"]).__name__ == "OneVsRestClassifier"
     assert "HuberRegressor" in counterparts("robust_regression")

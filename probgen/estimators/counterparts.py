@@ -75,6 +75,29 @@ def resolve_estimator(path: str) -> type[BaseEstimator]:
     return obj
 
 
+def build_estimator(path: str, kwargs: Mapping[str, Any]) -> BaseEstimator:
+    """A fresh estimator from its import path and constructor arguments.
+
+    An argument that is itself a one-entry mapping ``{"module.Class": {...}}``
+    is built the same way, so wrappers can be declared as data (e.g.
+    ``CalibratedClassifierCV`` around an ``SVC``).
+    """
+    if not isinstance(kwargs, Mapping):
+        raise TypeError(f"the arguments of {path!r} must be a mapping, got {type(kwargs).__name__}")
+    built = {}
+    for name, value in kwargs.items():
+        if (
+            isinstance(value, Mapping)
+            and len(value) == 1
+            and isinstance(next(iter(value)), str)
+            and "." in next(iter(value))
+        ):
+            ((inner_path, inner_kwargs),) = value.items()
+            value = build_estimator(inner_path, inner_kwargs)
+        built[name] = value
+    return resolve_estimator(path)(**built)
+
+
 def counterparts(model: str | Model, *, n_classes: int | None = None) -> dict[str, BaseEstimator]:
     """Fresh, unfitted discriminative counterparts of a zoo model.
 
@@ -112,9 +135,14 @@ def counterparts(model: str | Model, *, n_classes: int | None = None) -> dict[st
         raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
     out: dict[str, BaseEstimator] = {}
     for path, kwargs in spec.items():
-        cls = resolve_estimator(path)
-        estimator = cls(**dict(kwargs))
-        key = cls.__name__
+        estimator = build_estimator(path, kwargs)
+        cls = type(estimator)
+        inner = [
+            type(v).__name__
+            for v in estimator.get_params(deep=False).values()
+            if isinstance(v, BaseEstimator)
+        ]
+        key = f"{cls.__name__}({', '.join(inner)})" if inner else cls.__name__
         if n_classes is not None and n_classes > 2 and cls is BayesianLogisticRegression:
             from sklearn.multiclass import OneVsRestClassifier
 
