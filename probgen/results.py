@@ -142,9 +142,17 @@ def save_fit(dt: xr.DataTree, path: str | os.PathLike) -> Path:
     only once complete, so an existing file at ``path`` is either kept whole or
     replaced whole.
     """
+    return write_netcdf_atomic(dt, path, what="fit")
+
+
+def write_netcdf_atomic(dt: xr.DataTree, path: str | os.PathLike, *, what: str) -> Path:
+    """Write any DataTree (a fit, an SBC campaign) as :func:`save_fit` does.
+
+    ``what`` names the kind of file in the error for a path that is not netCDF.
+    """
     path = Path(path)
     if path.suffix.lower() not in (".nc", ".netcdf", ".h5"):
-        raise ValueError(f"fit files are netCDF: path must end in .nc, got {str(path)!r}")
+        raise ValueError(f"{what} files are netCDF: path must end in .nc, got {str(path)!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -390,23 +389,14 @@ def write_sbc(
     quantities: Any,
 ) -> Path:
     """Write a campaign's results to ``path`` atomically (temporary file, then rename)."""
+    from probgen.results import write_netcdf_atomic
+
     path = Path(path)
     if path.suffix.lower() not in (".nc", ".netcdf", ".h5"):
+        # checked before building the tree: a wrong name fails fast
         raise ValueError(f"SBC files are netCDF: path must end in .nc, got {str(path)!r}")
     dt = SBCResult(results, attrs, var_dims, quantities).to_datatree()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        dt.to_netcdf(tmp, engine="h5netcdf")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_netcdf_atomic(dt, path, what="SBC")
 
 
 def load_sbc(path: str | os.PathLike) -> SBCResult:
