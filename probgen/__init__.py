@@ -11,7 +11,6 @@ from probgen import _runtime
 _runtime.configure_host_devices()
 
 from probgen._runtime import get_precision, set_precision
-from probgen.calibration import SBCResult, load_sbc, sbc
 from probgen.classify import class_probabilities, predict_proba, sample_labelled
 from probgen.data import CollinearityWarning, DataWarning, Field, ModelData, read_data_file
 from probgen.diagnostics import Verdict, diagnose
@@ -22,7 +21,6 @@ from probgen.errors import (
     UnknownNameError,
     UntrustworthyFitWarning,
 )
-from probgen.estimators import as_estimator, counterparts
 from probgen.evaluation import (
     LPD,
     TwoSampleResult,
@@ -51,10 +49,32 @@ from probgen.predictive import (
 from probgen.priors import Prior
 from probgen.registry import get_model, list_models, register_model
 from probgen.results import load_fit, save_fit
-from probgen.studies.harness import compare_models
 from probgen.tidy import to_frame
 
 __version__ = "0.1.0"
+
+# Loaded on first use: scikit-learn estimators, the comparison harness and SBC
+# campaigns pull in scikit-learn and more, which `import probgen` (and so every
+# CLI call) should not pay for.
+_LAZY = {
+    "SBCResult": "probgen.calibration",
+    "load_sbc": "probgen.calibration",
+    "sbc": "probgen.calibration",
+    "as_estimator": "probgen.estimators",
+    "counterparts": "probgen.estimators",
+    "compare_models": "probgen.studies.harness",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'probgen' has no attribute {name!r}")
+
 
 __all__ = [
     "LPD",
