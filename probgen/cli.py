@@ -188,7 +188,7 @@ def _command_modules() -> dict:
 FIT_SUFFIXES = (".nc", ".netcdf", ".h5")
 
 
-def _prepare_out(out: Path) -> list[Path]:
+def prepare_out(out: Path) -> list[Path]:
     """Make sure a fit can be saved at ``out``, before any sampling.
 
     Creates missing parent directories and proves the directory writable by
@@ -224,14 +224,14 @@ def _prepare_out(out: Path) -> list[Path]:
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        _remove_dirs(missing)
+        remove_dirs(missing)
         raise ValueError(
             f"--out {str(out)!r}: cannot write in {str(parent)!r} ({exc.strerror or exc})"
         ) from None
     return missing
 
 
-def _remove_dirs(created: list[Path]) -> None:
+def remove_dirs(created: list[Path]) -> None:
     """Remove directories this run created, innermost first, if still empty."""
     for d in reversed(created):
         try:
@@ -296,7 +296,7 @@ def _cmd_fit(args) -> int:
         except FileExistsError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_USAGE
-    created = _prepare_out(out)
+    created = prepare_out(out)
     try:
         # check=False: the verdict is printed in full below, once
         fit = sample(
@@ -315,7 +315,7 @@ def _cmd_fit(args) -> int:
             check=False,
         )
     except BaseException:
-        _remove_dirs(created)
+        remove_dirs(created)
         raise
     # saved first: whatever goes wrong below, the draws are on disk
     save_fit(fit, out)

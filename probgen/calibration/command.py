@@ -131,7 +131,7 @@ def _check_plot_path(plot: str) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     """Run the campaign, save it, print p-values and verdict; the exit code."""
-    from probgen.cli import _prepare_out, _remove_dirs
+    from probgen.cli import prepare_out, remove_dirs
     from probgen.config import parse_config
     from probgen.registry import get_model_class
 
@@ -153,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
         import_distributed()  # the missing extra, named, before anything runs
     plot = _check_plot_path(args.plot) if args.plot else None
     out = Path(args.out) if args.out else Path(f"{model.name}_sbc.nc")
-    created = _prepare_out(out)
+    created = prepare_out(out)
 
     from probgen.calibration.campaign import sbc
 
@@ -177,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
         result = sbc(model, **kwargs)
     except BaseException:
         if not out.exists():
-            _remove_dirs(created)
+            remove_dirs(created)
         raise
     print(f"\nsaved the SBC campaign to {out}")
     if plot is not None:
